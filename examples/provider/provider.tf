@@ -1,0 +1,10 @@
+terraform {
+  required_providers {
+    slipway = {
+      source = "slipway-dev/slipway"
+    }
+  }
+}
+
+# The provider needs no settings yet.
+provider "slipway" {}

@@ -1,0 +1,84 @@
+// Command slipway is the node binary: one multi-call executable that runs the
+// upstream Kubernetes components on a host.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"k8s.io/component-base/cli"
+	kubectlcmd "k8s.io/kubectl/pkg/cmd"
+	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
+	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	proxy "k8s.io/kubernetes/cmd/kube-proxy/app"
+	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
+	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
+
+	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/version"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(cli.Run(newRootCommand(ctx)))
+}
+
+func newRootCommand(ctx context.Context) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "slipway",
+		Short:         "Slipway node: upstream Kubernetes in one binary",
+		SilenceUsage:  true,
+		SilenceErrors: false,
+	}
+	root.AddCommand(newVersionCommand())
+
+	kubectl := kubectlcmd.NewDefaultKubectlCommand()
+	kubectl.Use = "kubectl"
+	kubectl.Short = "kubectl at the Kubernetes version Slipway packages"
+	root.AddCommand(kubectl)
+
+	// The upstream components, each runnable on its own. `slipway server` (to come)
+	// wires them together in one process; running one alone helps debugging.
+	components := &cobra.Command{Use: "component", Short: "Run one upstream Kubernetes component by itself"}
+	for _, c := range []*cobra.Command{
+		apiserver.NewAPIServerCommand(),
+		controllermanager.NewControllerManagerCommand(),
+		scheduler.NewSchedulerCommand(),
+		kubelet.NewKubeletCommand(ctx),
+		proxy.NewProxyCommand(),
+	} {
+		components.AddCommand(c)
+	}
+	root.AddCommand(components)
+	return root
+}
+
+func newVersionCommand() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print Slipway's version and the Kubernetes version it packages",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			info := version.Get()
+			switch output {
+			case "":
+				fmt.Fprint(cmd.OutOrStdout(), info.String())
+			case "json":
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(info)
+			default:
+				return fmt.Errorf("unknown output format %q: use json or leave it empty", output)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json")
+	return cmd
+}
