@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages, what builds and tests need beyond Go, terraform and
+# git: the docker engine for test hosts, debootstrap to build their image, the
+# Kubernetes Python client for end-to-end checks (for Debian's /usr/bin/python3). Installs only what is missing.
+set -euo pipefail
+need=()
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v ssh-keygen >/dev/null || need+=(openssh-client)
+/usr/bin/python3 -c 'import kubernetes' 2>/dev/null || need+=(python3-kubernetes)
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+for tool in go terraform git make; do
+  command -v "${tool}" >/dev/null || { echo "missing ${tool}: install it first (see README.md)" >&2; exit 1; }
+done

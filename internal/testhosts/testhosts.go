@@ -1,0 +1,125 @@
+// Package testhosts gives tests real Linux hosts: containers with systemd and OpenSSH
+// started by hack/testhosts/hosts.sh, described by the inventory it writes.
+package testhosts
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"testing"
+)
+
+// Inventory is .slipway/hosts.json as hosts.sh writes it.
+type Inventory struct {
+	Set        string `json:"set"`
+	Network    string `json:"network"`
+	Subnet     string `json:"subnet"`
+	PrivateKey string `json:"private_key"`
+	Hosts      []Host `json:"hosts"`
+}
+
+// Host is one test host.
+type Host struct {
+	Name          string `json:"name"`
+	Address       string `json:"address"`
+	Port          int    `json:"port"`
+	Users         []User `json:"users"`
+	HostPublicKey string `json:"host_public_key"`
+}
+
+// User is a login on a test host.
+type User struct {
+	Name         string `json:"name"`
+	Sudo         bool   `json:"sudo"`
+	SudoPassword string `json:"sudo_password,omitempty"`
+}
+
+// User returns the named login, failing the test when the host has none.
+func (h Host) User(t testing.TB, name string) User {
+	t.Helper()
+	for _, u := range h.Users {
+		if u.Name == name {
+			return u
+		}
+	}
+	t.Fatalf("test host %s has no user %q", h.Name, name)
+	return User{}
+}
+
+// RepoRoot is the checkout this package lives in.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// Enabled reports whether the end-to-end tier is switched on; tests skip otherwise.
+func Enabled() bool { return os.Getenv("SLIPWAY_E2E") == "1" }
+
+// SkipUnlessEnabled skips t, saying why, when the end-to-end tier is off.
+func SkipUnlessEnabled(t testing.TB) {
+	t.Helper()
+	if !Enabled() {
+		t.Skip("end-to-end test: needs test hosts (docker); set SLIPWAY_E2E=1 or run make e2e")
+	}
+}
+
+// Start brings up n hosts in their own set (so tests running in parallel never share
+// hosts by accident) and removes them when the test ends, unless SLIPWAY_KEEP_HOSTS=1.
+func Start(t testing.TB, set string, n int) Inventory {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "hosts-"+set+".json")
+	env := append(os.Environ(), "SLIPWAY_HOSTS_SET="+set, "SLIPWAY_HOSTS_FILE="+file)
+	if os.Getenv("SLIPWAY_KEEP_HOSTS") != "1" {
+		t.Cleanup(func() {
+			if out, err := hostsCmd(env, "down").CombinedOutput(); err != nil {
+				t.Errorf("remove test hosts of set %s: %v\n%s", set, err, out)
+			}
+		})
+	}
+	cmd := hostsCmd(env, "up", strconv.Itoa(n))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("start %d test hosts (set %s): %v\n%s", n, set, err, out)
+	}
+	inv, err := Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.Hosts) != n {
+		t.Fatalf("inventory %s lists %d hosts, want %d", file, len(inv.Hosts), n)
+	}
+	return inv
+}
+
+func hostsCmd(env []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(RepoRoot(), "hack", "testhosts", "hosts.sh"), args...)
+	cmd.Env = env
+	return cmd
+}
+
+// Load reads an inventory file.
+func Load(path string) (Inventory, error) {
+	var inv Inventory
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return inv, fmt.Errorf("read test host inventory: %w", err)
+	}
+	if err := json.Unmarshal(b, &inv); err != nil {
+		return inv, fmt.Errorf("parse test host inventory %s: %w", path, err)
+	}
+	return inv, nil
+}
+
+// PrivateKeyPEM reads the client key every test host accepts.
+func (inv Inventory) PrivateKeyPEM(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile(inv.PrivateKey)
+	if err != nil {
+		t.Fatalf("read test hosts' client key: %v", err)
+	}
+	return b
+}
