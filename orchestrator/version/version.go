@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	k8sversion "k8s.io/component-base/version"
 )
@@ -34,9 +35,9 @@ func Get() Info {
 // Kubernetes is the version the upstream components report about themselves. The build
 // stamps it into k8s.io/component-base; when a plain `go build` did not, the version of
 // the linked k8s.io/kubernetes module is the honest answer, so components never claim
-// the meaningless "v0.0.0-master".
+// the meaningless "v0.0.0-master+$Format:%H$".
 func Kubernetes() string {
-	if v := k8sversion.Get().GitVersion; v != "" && v != "v0.0.0-master" {
+	if v := k8sversion.Get().GitVersion; v != "" && !strings.HasPrefix(v, "v0.0.0-master") {
 		return v
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
