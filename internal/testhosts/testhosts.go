@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"testing"
 )
@@ -50,10 +49,22 @@ func (h Host) User(t testing.TB, name string) User {
 	return User{}
 }
 
-// RepoRoot is the checkout this package lives in.
+// RepoRoot is the checkout the test runs in: the nearest folder above the working
+// directory (go test runs in the package's folder) that holds go.mod. Source paths
+// from runtime.Caller cannot serve: builds here use -trimpath.
 func RepoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	dir, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
 }
 
 // Enabled reports whether the end-to-end tier is switched on; tests skip otherwise.
