@@ -10,6 +10,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/slipway-dev/terraform-provider-slipway/provider/kube"
 )
 
 // Address is the provider's source address in Terraform configurations.
@@ -28,6 +31,18 @@ type slipwayProvider struct {
 	version string
 }
 
+type providerModel struct {
+	KubeconfigPath    types.String `tfsdk:"kubeconfig_path"`
+	KubeconfigContext types.String `tfsdk:"kubeconfig_context"`
+}
+
+// providerData is what resources receive: shared clients and the provider-level
+// connection for resources that have none of their own.
+type providerData struct {
+	clients    *kube.Clients
+	connection kube.Connection
+}
+
 func (p *slipwayProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
 	resp.TypeName = "slipway"
 	resp.Version = p.version
@@ -36,17 +51,45 @@ func (p *slipwayProvider) Metadata(_ context.Context, _ provider.MetadataRequest
 func (p *slipwayProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Slipway takes machines to a running Kubernetes cluster and the workloads on it. " +
-			"The provider needs no configuration yet; settings for SSH defaults, bundles and cluster " +
-			"connections arrive with the resources that use them.",
-		Attributes: map[string]schema.Attribute{},
+			"Every setting is optional: workload resources usually take their cluster connection as an " +
+			"argument, and the kubeconfig here serves clusters that already exist.",
+		Attributes: map[string]schema.Attribute{
+			"kubeconfig_path": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Path of a kubeconfig file for workload resources that set no `connection` of " +
+					"their own, and for importing them.",
+			},
+			"kubeconfig_context": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Context of `kubeconfig_path` to use; default its current context.",
+			},
+		},
 	}
 }
 
-func (p *slipwayProvider) Configure(context.Context, provider.ConfigureRequest, *provider.ConfigureResponse) {
+func (p *slipwayProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var m providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	d := &providerData{
+		clients: &kube.Clients{},
+		connection: kube.Connection{
+			KubeconfigPath:    m.KubeconfigPath.ValueString(),
+			KubeconfigContext: m.KubeconfigContext.ValueString(),
+		},
+	}
+	resp.ResourceData = d
+	resp.DataSourceData = d
 }
 
 func (p *slipwayProvider) Resources(context.Context) []func() resource.Resource {
-	return nil
+	return []func() resource.Resource{
+		NewNamespaceResource,
+		NewConfigMapResource,
+		NewSecretResource,
+	}
 }
 
 func (p *slipwayProvider) DataSources(context.Context) []func() datasource.DataSource {

@@ -1,0 +1,96 @@
+// Package validators checks Kubernetes names, labels and quantities at plan time, with
+// the API server's own rules (k8s.io/apimachinery), so bad input never reaches apply.
+package validators
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+type stringCheck struct {
+	desc  string
+	check func(string) []string
+}
+
+func (v stringCheck) Description(context.Context) string             { return v.desc }
+func (v stringCheck) MarkdownDescription(ctx context.Context) string { return v.desc }
+
+func (v stringCheck) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if errs := v.check(req.ConfigValue.ValueString()); len(errs) > 0 {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Value",
+			fmt.Sprintf("%q is not %s: %s", req.ConfigValue.ValueString(), v.desc, strings.Join(errs, "; ")))
+	}
+}
+
+// DNSLabel accepts names such as namespaces: lowercase, at most 63 characters.
+func DNSLabel() validator.String {
+	return stringCheck{"a valid DNS-1123 label", validation.IsDNS1123Label}
+}
+
+// DNSSubdomain accepts names of most objects (config maps, secrets, deployments).
+func DNSSubdomain() validator.String {
+	return stringCheck{"a valid DNS-1123 subdomain", validation.IsDNS1123Subdomain}
+}
+
+type mapCheck struct {
+	desc  string
+	key   func(string) []string
+	value func(string) []string
+}
+
+func (v mapCheck) Description(context.Context) string             { return v.desc }
+func (v mapCheck) MarkdownDescription(ctx context.Context) string { return v.desc }
+
+func (v mapCheck) ValidateMap(_ context.Context, req validator.MapRequest, resp *validator.MapResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	for k, e := range req.ConfigValue.Elements() {
+		var errs []string
+		if v.key != nil {
+			errs = append(errs, v.key(k)...)
+		}
+		if s, ok := e.(types.String); ok && v.value != nil && !s.IsUnknown() && !s.IsNull() {
+			errs = append(errs, v.value(s.ValueString())...)
+		}
+		if len(errs) > 0 {
+			resp.Diagnostics.AddAttributeError(req.Path.AtMapKey(k), "Invalid Value",
+				fmt.Sprintf("%q: %s", k, strings.Join(errs, "; ")))
+		}
+	}
+}
+
+// DataKeys checks config map and secret keys: letters, digits, '-', '_' and '.'.
+func DataKeys() validator.Map {
+	return mapCheck{desc: "keys must be valid config map keys", key: validation.IsConfigMapKey}
+}
+
+// Base64Values checks that every value is standard base64 (line wrapping allowed).
+func Base64Values() validator.Map {
+	return mapCheck{desc: "values must be base64", value: func(s string) []string {
+		if _, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(s), "")); err != nil {
+			return []string{"not valid base64: " + err.Error()}
+		}
+		return nil
+	}}
+}
+
+// Labels checks label keys (qualified names) and values.
+func Labels() validator.Map {
+	return mapCheck{desc: "label keys must be qualified names and values valid label values",
+		key: validation.IsQualifiedName, value: validation.IsValidLabelValue}
+}
+
+// Annotations checks annotation keys.
+func Annotations() validator.Map {
+	return mapCheck{desc: "annotation keys must be qualified names", key: validation.IsQualifiedName}
+}
