@@ -67,6 +67,11 @@ type Config struct {
 	// DatastoreEndpoint points at an external etcd ("https://a:2379,https://b:2379");
 	// empty means embedded etcd.
 	DatastoreEndpoint string `json:"datastore-endpoint,omitempty"`
+	// The TLS files for an external etcd: its CA, and this server's client certificate
+	// and key. Only with datastore-endpoint.
+	DatastoreCAFile   string `json:"datastore-cafile,omitempty"`
+	DatastoreCertFile string `json:"datastore-certfile,omitempty"`
+	DatastoreKeyFile  string `json:"datastore-keyfile,omitempty"`
 	// WriteKubeconfig is where a server writes the admin kubeconfig.
 	WriteKubeconfig string `json:"write-kubeconfig,omitempty"`
 
@@ -213,6 +218,11 @@ func (c *Config) Validate() error {
 				bad("datastore-endpoint", "%q must be an http(s):// URL", ep)
 			}
 		}
+	} else if c.DatastoreCAFile != "" || c.DatastoreCertFile != "" || c.DatastoreKeyFile != "" {
+		bad("datastore-cafile", "datastore-cafile, datastore-certfile and datastore-keyfile need datastore-endpoint")
+	}
+	if (c.DatastoreCertFile == "") != (c.DatastoreKeyFile == "") {
+		bad("datastore-certfile", "datastore-certfile and datastore-keyfile go together")
 	}
 	if c.NodeMonitorGracePeriod.Duration < 0 || c.NotReadyTolerationSeconds < 0 || c.UnreachableTolerationSeconds < 0 {
 		bad("node-monitor-grace-period", "failure timings must not be negative")

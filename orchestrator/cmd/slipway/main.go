@@ -19,13 +19,21 @@ import (
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
 	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 
+	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/server"
+	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/status"
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/version"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(cli.Run(newRootCommand(ctx)))
+	root := newRootCommand(ctx)
+	root.SetContext(ctx)
+	err := cli.RunNoErrOutput(root)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+		os.Exit(1)
+	}
 }
 
 func newRootCommand(ctx context.Context) *cobra.Command {
@@ -33,26 +41,37 @@ func newRootCommand(ctx context.Context) *cobra.Command {
 		Use:           "slipway",
 		Short:         "Slipway node: upstream Kubernetes in one binary",
 		SilenceUsage:  true,
-		SilenceErrors: false,
+		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCommand())
+	root.AddCommand(newVersionCommand(), server.NewCommand(), status.NewCommand())
 
 	kubectl := kubectlcmd.NewDefaultKubectlCommand()
 	kubectl.Use = "kubectl"
 	kubectl.Short = "kubectl at the Kubernetes version Slipway packages"
 	root.AddCommand(kubectl)
 
-	// The upstream components, each runnable on its own. `slipway server` (to come)
-	// wires them together in one process; running one alone helps debugging.
+	// The upstream components, each runnable on its own, for debugging. They are
+	// built only when called: building kube-apiserver's command installs a
+	// process-wide signal handler that may exist only once, and `slipway server`
+	// runs the components itself.
 	components := &cobra.Command{Use: "component", Short: "Run one upstream Kubernetes component by itself"}
-	for _, c := range []*cobra.Command{
-		apiserver.NewAPIServerCommand(),
-		controllermanager.NewControllerManagerCommand(),
-		scheduler.NewSchedulerCommand(),
-		kubelet.NewKubeletCommand(ctx),
-		proxy.NewProxyCommand(),
+	for name, build := range map[string]func() *cobra.Command{
+		"kube-apiserver":          apiserver.NewAPIServerCommand,
+		"kube-controller-manager": controllermanager.NewControllerManagerCommand,
+		"kube-scheduler":          func() *cobra.Command { return scheduler.NewSchedulerCommand() },
+		"kubelet":                 func() *cobra.Command { return kubelet.NewKubeletCommand(ctx) },
+		"kube-proxy":              proxy.NewProxyCommand,
 	} {
-		components.AddCommand(c)
+		components.AddCommand(&cobra.Command{
+			Use:                name,
+			Short:              "Run " + name + " (all arguments go to it; --help lists them)",
+			DisableFlagParsing: true,
+			RunE: func(_ *cobra.Command, args []string) error {
+				c := build()
+				c.SetArgs(args)
+				return c.Execute()
+			},
+		})
 	}
 	root.AddCommand(components)
 	return root
