@@ -21,6 +21,11 @@ type Runner interface {
 	// Upload writes r to path as the login user, atomically: readers of path see the old
 	// file or the whole new one, never a part.
 	Upload(ctx context.Context, r io.Reader, path string, mode os.FileMode) error
+	// Hold starts cmd as the login user with its standard input held open until
+	// release is called or the connection ends, and returns the first line cmd
+	// prints. Host locks use it: a holder that reads its input to the end lives
+	// exactly as long as the client that started it.
+	Hold(ctx context.Context, cmd string) (firstLine string, release func(), err error)
 	// Host names the host for log lines and errors ("10.0.0.5:22").
 	Host() string
 	Close() error

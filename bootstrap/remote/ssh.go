@@ -27,13 +27,23 @@ type Config struct {
 	Port    int    // default 22
 	User    string
 
-	PrivateKey           []byte // PEM private key
+	PrivateKey []byte // PEM private key
+	// PrivateKeyFile is read when PrivateKey is empty ("~/.ssh/id_ed25519").
+	PrivateKeyFile       string
 	PrivateKeyPassphrase string
 	Password             string
 
-	// HostKey pins the host's public key ("ssh-ed25519 AAAA..."). Required unless
-	// TrustOnFirstUse is set.
+	// Agent authenticates with the keys in ssh-agent (AgentSocket, default
+	// $SSH_AUTH_SOCK). The configured private key, when there is one, is offered
+	// first, also when only the agent can use it (a key with a passphrase).
+	Agent       bool
+	AgentSocket string
+
+	// HostKey pins the host's public key ("ssh-ed25519 AAAA..."). One of HostKey,
+	// KnownHostsFiles or TrustOnFirstUse is required.
 	HostKey string
+	// KnownHostsFiles checks the host key against OpenSSH known_hosts files.
+	KnownHostsFiles []string
 	// TrustOnFirstUse accepts the first key the host presents; SSH.HostKey reports it
 	// so the caller can record it and pin it from then on.
 	TrustOnFirstUse bool
@@ -94,10 +104,12 @@ func Dial(ctx context.Context, cfg Config) (*SSH, error) {
 	redact.Add(cfg.Password, cfg.SudoPassword, cfg.PrivateKeyPassphrase, string(cfg.PrivateKey))
 	redact.Add(cfg.Secrets...)
 
-	clientConfig, seen, err := clientConfig(cfg, host)
+	var authHint string
+	clientConfig, seen, release, err := clientConfig(cfg, host, &authHint)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 
 	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
@@ -119,7 +131,7 @@ func Dial(ctx context.Context, cfg Config) (*SSH, error) {
 			return nil, hkErr
 		}
 		if isAuthFailure(err) {
-			return nil, &AuthError{Host: host, User: cfg.User, Err: errors.New(redact.String(err.Error()))}
+			return nil, &AuthError{Host: host, User: cfg.User, Err: errors.New(redact.String(err.Error()) + authHint)}
 		}
 		if !isTransient(err) {
 			return nil, fmt.Errorf("%s: connect: %s", host, redact.String(err.Error()))
@@ -133,40 +145,33 @@ func Dial(ctx context.Context, cfg Config) (*SSH, error) {
 	}
 }
 
-func clientConfig(cfg Config, host string) (*ssh.ClientConfig, *ssh.PublicKey, error) {
+// clientConfig checks the host key settings before the credentials, so a config that
+// cannot check the host never touches the agent. release frees the agent connection.
+func clientConfig(cfg Config, host string, hint *string) (*ssh.ClientConfig, *ssh.PublicKey, func(), error) {
+	noop := func() {}
 	if cfg.User == "" {
-		return nil, nil, fmt.Errorf("%s: no SSH user given", host)
+		return nil, nil, noop, fmt.Errorf("%s: no SSH user given", host)
 	}
-	var auth []ssh.AuthMethod
-	if len(cfg.PrivateKey) > 0 {
-		signer, err := parsePrivateKey(cfg.PrivateKey, cfg.PrivateKeyPassphrase)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", host, err)
-		}
-		auth = append(auth, ssh.PublicKeys(signer))
+	if cfg.HostKey != "" && len(cfg.KnownHostsFiles) > 0 {
+		return nil, nil, noop, fmt.Errorf("%s: both a pinned host key and known_hosts files are given: use one", host)
 	}
-	if cfg.Password != "" {
-		pw := cfg.Password
-		auth = append(auth, ssh.Password(pw), ssh.KeyboardInteractive(
-			func(_, _ string, questions []string, _ []bool) ([]string, error) {
-				answers := make([]string, len(questions))
-				for i := range answers {
-					answers[i] = pw
-				}
-				return answers, nil
-			}))
-	}
-	if len(auth) == 0 {
-		return nil, nil, fmt.Errorf("%s: no SSH credentials given: set a private key or a password", host)
-	}
-
 	seen := new(ssh.PublicKey)
-	cc := &ssh.ClientConfig{User: cfg.User, Auth: auth, Timeout: 10 * time.Second}
+	cc := &ssh.ClientConfig{User: cfg.User, Timeout: 10 * time.Second}
 	switch {
+	case len(cfg.KnownHostsFiles) > 0:
+		check, algos, err := knownHostsCheck(append([]string(nil), cfg.KnownHostsFiles...), host)
+		if err != nil {
+			return nil, nil, noop, fmt.Errorf("%s: %w", host, err)
+		}
+		cc.HostKeyAlgorithms = algos
+		cc.HostKeyCallback = func(hostname string, remote net.Addr, key ssh.PublicKey) error {
+			*seen = key
+			return check(hostname, remote, key)
+		}
 	case cfg.HostKey != "":
 		want, err := ParseHostKey(cfg.HostKey)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: host key: %w", host, err)
+			return nil, nil, noop, fmt.Errorf("%s: host key: %w", host, err)
 		}
 		check := pinnedCallback(want)
 		cc.HostKeyAlgorithms = hostKeyAlgorithms(want)
@@ -180,28 +185,18 @@ func clientConfig(cfg Config, host string) (*ssh.ClientConfig, *ssh.PublicKey, e
 			return nil
 		}
 	default:
-		return nil, nil, fmt.Errorf("%s: no host key given: pin the host's public key, or opt in to trust on first use", host)
+		return nil, nil, noop, fmt.Errorf("%s: no host key given: pin the host's public key, give a known_hosts file, or opt in to trust on first use", host)
 	}
-	return cc, seen, nil
-}
-
-func parsePrivateKey(pemBytes []byte, passphrase string) (ssh.Signer, error) {
-	signer, err := ssh.ParsePrivateKey(pemBytes)
-	var missing *ssh.PassphraseMissingError
-	switch {
-	case err == nil:
-		return signer, nil
-	case errors.As(err, &missing) && passphrase == "":
-		return nil, errors.New("the private key is protected by a passphrase: give its passphrase, or load the key into ssh-agent")
-	case errors.As(err, &missing):
-		signer, err = ssh.ParsePrivateKeyWithPassphrase(pemBytes, []byte(passphrase))
-		if err != nil {
-			return nil, fmt.Errorf("decrypt the private key with the given passphrase: %w", err)
-		}
-		return signer, nil
-	default:
-		return nil, fmt.Errorf("parse the private key: %w", err)
+	auth, release, info, err := authMethodsInfo(cfg)
+	if err != nil {
+		return nil, nil, noop, fmt.Errorf("%s: %w", host, err)
 	}
+	cc.Auth = auth
+	*hint = ""
+	if info.agentKeys > 1 && !info.configured {
+		*hint = fmt.Sprintf(" (ssh-agent offered %d keys and servers allow only a few attempts (sshd's MaxAuthTries): configure the private key, so it is offered first)", info.agentKeys)
+	}
+	return cc, seen, release, nil
 }
 
 func dialOnce(ctx context.Context, host string, cc *ssh.ClientConfig) (*ssh.Client, error) {
@@ -220,8 +215,12 @@ func dialOnce(ctx context.Context, host string, cc *ssh.ClientConfig) (*ssh.Clie
 	return ssh.NewClient(c, chans, reqs), nil
 }
 
+// isAuthFailure is the server refusing our credentials: every method failed, or it
+// hung up after too many attempts (sshd's MaxAuthTries).
 func isAuthFailure(err error) bool {
-	return strings.Contains(err.Error(), "unable to authenticate")
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "unable to authenticate") || strings.Contains(msg, "too many authentication failures") ||
+		strings.Contains(msg, "no supported methods remain")
 }
 
 // isTransient is true for errors a later try may not see: the host still booting, sshd
@@ -340,10 +339,11 @@ func (s *SSH) Upload(ctx context.Context, r io.Reader, p string, mode os.FileMod
 		_ = s.sftp.Remove(tmp)
 		return fmt.Errorf("%s: upload %s: %w", s.host, p, err)
 	}
-	if _, err := io.Copy(f, ctxReader{ctx, r}); err != nil {
+	// The mode first: a secret must never sit in a file others can read.
+	if err := f.Chmod(mode); err != nil {
 		return fail(err)
 	}
-	if err := f.Chmod(mode); err != nil {
+	if _, err := io.Copy(f, ctxReader{ctx, r}); err != nil {
 		return fail(err)
 	}
 	if err := f.Close(); err != nil {
@@ -354,6 +354,58 @@ func (s *SSH) Upload(ctx context.Context, r io.Reader, p string, mode os.FileMod
 		return fmt.Errorf("%s: upload %s: rename into place: %w", s.host, p, err)
 	}
 	return nil
+}
+
+// Hold starts cmd as the login user and keeps its standard input open until release is
+// called or the connection ends, whichever comes first; it returns the first line cmd
+// prints. A command that reads its input to the end (cat) thus lives exactly as long
+// as this client: host locks use it to tell a live holder from a killed one.
+func (s *SSH) Hold(ctx context.Context, cmd string) (string, func(), error) {
+	sess, err := s.client.NewSession()
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: open session: %w", s.host, err)
+	}
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		sess.Close()
+		return "", nil, err
+	}
+	stdout, err := sess.StdoutPipe()
+	if err != nil {
+		sess.Close()
+		return "", nil, err
+	}
+	if err := sess.Start(cmd); err != nil {
+		sess.Close()
+		return "", nil, fmt.Errorf("%s: start %q: %w", s.host, s.redact.String(cmd), err)
+	}
+	line := make(chan string, 1)
+	go func() {
+		var b [1]byte
+		var buf []byte
+		for {
+			n, err := stdout.Read(b[:])
+			if n == 1 && b[0] != '\n' {
+				buf = append(buf, b[0])
+			}
+			if err != nil || (n == 1 && b[0] == '\n') {
+				line <- string(buf)
+				go io.Copy(io.Discard, stdout) //nolint:errcheck // drain
+				return
+			}
+		}
+	}()
+	release := func() {
+		stdin.Close()
+		sess.Close()
+	}
+	select {
+	case l := <-line:
+		return strings.TrimSpace(l), release, nil
+	case <-ctx.Done():
+		release()
+		return "", nil, ctx.Err()
+	}
 }
 
 // ctxReader stops a long copy when the context ends.
