@@ -1,0 +1,674 @@
+package bootstrap
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/slipway-dev/terraform-provider-slipway/bootstrap/remote"
+	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/config"
+)
+
+var q = remote.ShellQuote
+
+// ---- connect
+
+type connectPhase struct {
+	dial func(ctx context.Context, cfg remote.Config) (remote.Runner, error)
+}
+
+func (p *connectPhase) Title() string { return "Connect to hosts" }
+
+func (p *connectPhase) Run(ctx context.Context, h *Host) error {
+	if h.Runner != nil {
+		h.run = h.Runner
+		return nil
+	}
+	cfg := h.SSH
+	cfg.Secrets = append(append([]string(nil), cfg.Secrets...), h.Config.Token)
+	r, err := p.dial(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	h.run, h.dialled = r, true
+	h.Logf("connected as %s", cfg.User)
+	return nil
+}
+
+func (p *connectPhase) CleanUp(_ context.Context, h *Host) {
+	if h.dialled && h.run != nil {
+		_ = h.run.Close()
+		h.dialled = false
+	}
+}
+
+// ---- facts
+
+type factsPhase struct {
+	bundles map[string]*bundleInfo
+}
+
+func (p *factsPhase) Title() string { return "Gather host facts" }
+
+func (p *factsPhase) Run(ctx context.Context, h *Host) error {
+	if h.run == nil {
+		return errNotConnected
+	}
+	if err := gather(ctx, h, p.bundles); err != nil {
+		return fmt.Errorf("gather facts: %w", err)
+	}
+	f := h.Facts
+	installed := "not installed"
+	if f.Installed() {
+		installed = fmt.Sprintf("slipway %s installed, service %s", orNone(f.Version), orNone(f.ServiceState))
+	}
+	h.Logf("%s %s, %s, %s, cgroup v%d; %s", f.OS, f.OSVersion, f.Machine, f.Init, f.Cgroup, installed)
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// ---- validate
+
+type validatePhase struct {
+	install bool
+}
+
+func (p *validatePhase) Title() string { return "Validate hosts" }
+
+// minFreeKiB is what a release needs beside the bundle itself.
+const minFreeKiB = 256 * 1024
+
+func (p *validatePhase) Run(_ context.Context, h *Host) error {
+	f := h.Facts
+	if f.Init != "systemd" {
+		return fmt.Errorf("the init system is %q, not systemd: Slipway runs as a systemd service, so the host must boot with systemd", f.Init)
+	}
+	if f.Arch == "" {
+		return fmt.Errorf("architecture %q is not supported: Slipway runs on amd64 (x86_64) and arm64 (aarch64)", f.Machine)
+	}
+	if h.bundle == nil {
+		return fmt.Errorf("no bundle given for %s, the host's architecture", f.Arch)
+	}
+	// The tarball, the unpacked release and the previous release side by side.
+	if need := 3*h.bundle.Size/1024 + minFreeKiB; f.FreeDiskKiB > 0 && f.FreeDiskKiB < need && f.ReleaseChecksum != h.bundle.SHA256 {
+		return fmt.Errorf("not enough free disk under %s: %d MiB free, %d MiB needed", installRoot, f.FreeDiskKiB/1024, need/1024)
+	}
+
+	want := h.Config
+	want.Defaults()
+	if err := want.Validate(); err != nil {
+		return fmt.Errorf("invalid node settings:\n%w", err)
+	}
+	if err := checkExisting(f, &want); err != nil {
+		return err
+	}
+	rendered, err := h.Config.Render()
+	if err != nil {
+		return fmt.Errorf("render the node settings: %w", err)
+	}
+	unit, err := renderUnit(want.Role)
+	if err != nil {
+		return err
+	}
+	h.rendered, h.unit = rendered, unit
+	return nil
+}
+
+// checkExisting refuses changes that would lose a node's state (case H6): a host that
+// runs Slipway without its settings file, settings it cannot read, another role, or
+// a server whose datastore would change (it would start on an empty datastore).
+func checkExisting(f *Facts, want *config.Config) error {
+	if !f.Installed() {
+		return nil
+	}
+	if !f.ConfigPresent {
+		if f.UnitChecksum != "" || f.ServiceRunning() {
+			return fmt.Errorf("slipway is installed but %s is missing, so its settings (its datastore among them) are unknown: "+
+				"continuing could start it on an empty datastore; restore the file, or reset the host to start over", configPath)
+		}
+		return nil
+	}
+	have, err := f.ExistingConfig()
+	if err != nil {
+		return fmt.Errorf("slipway is installed but its settings in %s cannot be read, so they are not overwritten: %w", configPath, err)
+	}
+	if have.Role != want.Role {
+		return fmt.Errorf("the host is a slipway %s, not a %s: changing a node's role is not supported; remove the node and reset the host first", have.Role, want.Role)
+	}
+	if have.Role == config.RoleServer && have.DatastoreEndpoint != want.DatastoreEndpoint {
+		return fmt.Errorf("the server's datastore cannot change (%s on the host, %s wanted): it would start on an empty datastore",
+			describeDatastore(have.DatastoreEndpoint), describeDatastore(want.DatastoreEndpoint))
+	}
+	return nil
+}
+
+// describeDatastore names a datastore without the credentials its URLs may carry.
+func describeDatastore(ep string) string {
+	if ep == "" {
+		return "embedded etcd"
+	}
+	var out []string
+	for _, e := range strings.Split(ep, ",") {
+		if u, err := url.Parse(e); err == nil {
+			if u.User != nil {
+				u.User = url.User("[redacted]")
+			}
+			u.RawQuery = ""
+			out = append(out, u.String())
+		} else {
+			out = append(out, "(unparsable endpoint)")
+		}
+	}
+	return "datastore-endpoint " + strings.Join(out, ",")
+}
+
+//go:embed templates/slipway.service.tmpl
+var templates embed.FS
+
+var unitTemplate = template.Must(template.ParseFS(templates, "templates/slipway.service.tmpl"))
+
+// renderUnit renders the systemd unit. It carries no settings, only the mode: the
+// settings file is the one place settings live.
+func renderUnit(role string) ([]byte, error) {
+	var b bytes.Buffer
+	err := unitTemplate.Execute(&b, struct{ Role, Binary, ConfigPath string }{role, binLink, configPath})
+	if err != nil {
+		return nil, fmt.Errorf("render the systemd unit: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// ---- lock
+
+type lockPhase struct {
+	holder string
+}
+
+type hostLock struct {
+	holder   string
+	release  func()
+	released bool
+}
+
+func (p *lockPhase) Title() string { return "Acquire host lock" }
+
+// lockScript takes the host lock, or reports who holds it. The holder is a process
+// started through this run's connection that reads its input to the end: it ends
+// when the connection does, also when this process is killed. A lock whose holder
+// process is gone (or is another process now) is stale and taken over.
+const lockScript = `set -eu
+mkdir -p ` + lockDir + `
+exec 9<` + lockDir + `
+flock -w 60 9 || { echo "timed out waiting for ` + lockDir + `" >&2; exit 1; }
+f=` + lockPath + `
+if [ -f "$f" ]; then
+	old_holder=$(sed -n 's/^holder=//p' "$f")
+	old_pid=$(sed -n 's/^pid=//p' "$f")
+	if [ "$old_holder" != "$HOLDER" ] && [ -n "$old_pid" ] && [ -r "/proc/$old_pid/environ" ] &&
+		tr '\0' '\n' <"/proc/$old_pid/environ" | grep -qx "SLIPWAY_LOCK=$old_holder"; then
+		echo held
+		cat "$f"
+		exit 75
+	fi
+	echo stale
+	cat "$f"
+fi
+printf 'holder=%s\npid=%s\nsince=%s\nby=%s\n' "$HOLDER" "$PID" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$BY" >"$f.new"
+mv -f "$f.new" "$f"
+`
+
+func (p *lockPhase) Run(ctx context.Context, h *Host) error {
+	pid, release, err := h.run.Hold(ctx, "env SLIPWAY_LOCK="+q(p.holder)+` sh -c 'echo $$; exec cat >/dev/null'`)
+	if err != nil {
+		return fmt.Errorf("start the lock holder: %w", err)
+	}
+	if pid == "" {
+		release()
+		return errors.New("start the lock holder: it printed no process id")
+	}
+	hostname, _ := os.Hostname()
+	by := fmt.Sprintf("%s pid %d", hostname, os.Getpid())
+	out, err := h.sh(ctx, fmt.Sprintf("HOLDER=%s PID=%s BY=%s sh -c %s", q(p.holder), q(pid), q(by), q(lockScript)))
+	if err != nil {
+		release()
+		var ce *remote.CommandError
+		if errors.As(err, &ce) && ce.ExitCode == 75 {
+			return fmt.Errorf("another run is working on this host (%s): wait for it to finish; a killed run's lock is taken over once its connection is gone",
+				lockDescription(ce.Stdout))
+		}
+		return fmt.Errorf("take the host lock: %w", err)
+	}
+	if strings.HasPrefix(out, "stale") {
+		h.Logf("took over a stale lock (%s)", lockDescription(out))
+	}
+	h.lock = &hostLock{holder: p.holder, release: release}
+	return nil
+}
+
+func lockDescription(out string) string {
+	var parts []string
+	for _, l := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			parts = append(parts, k+" "+v)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (p *lockPhase) CleanUp(ctx context.Context, h *Host) {
+	if err := releaseLock(ctx, h, false); err != nil {
+		h.Logf("warning: release the host lock: %v", err)
+	}
+}
+
+func releaseLock(ctx context.Context, h *Host, removeDir bool) error {
+	l := h.lock
+	if l == nil || l.released {
+		return nil
+	}
+	cmd := fmt.Sprintf(`f=%s; if [ -f "$f" ] && grep -qx %s "$f"; then rm -f "$f"; fi`, lockPath, q("holder="+l.holder))
+	if removeDir {
+		cmd += "; rmdir " + lockDir + " 2>/dev/null || true"
+	}
+	_, err := h.sh(ctx, cmd)
+	l.release()
+	l.released = true
+	return err
+}
+
+// ---- upload
+
+type uploadPhase struct{}
+
+func (p *uploadPhase) Title() string { return "Upload bundle" }
+
+func binaryTarget(b *bundleInfo) string { return b.ReleaseDir() + "/bin/slipway" }
+
+func (p *uploadPhase) ShouldRun(h *Host) bool {
+	f, b := h.Facts, h.bundle
+	return f.ReleaseChecksum != b.SHA256 || f.BinaryTarget != binaryTarget(b)
+}
+
+func (p *uploadPhase) Run(ctx context.Context, h *Host) error {
+	f, b := h.Facts, h.bundle
+	final := bundlesDir + "/" + b.Name
+	if f.ReleaseChecksum != b.SHA256 && f.BundleChecksum != b.SHA256 {
+		if err := uploadBundle(ctx, h, b, final); err != nil {
+			return err
+		}
+	}
+	if err := markRestart(ctx, h); err != nil {
+		return err
+	}
+	rel := b.ReleaseDir()
+	script := fmt.Sprintf(`set -eu
+rel=%s; bundle=%s; want=%s; prev=%s
+if [ "$(cat "$rel/.bundle-sha256" 2>/dev/null || true)" != "$want" ]; then
+	rm -rf "$rel.partial"
+	mkdir -p "$rel.partial"
+	tar -xzf "$bundle" -C "$rel.partial" --no-same-owner
+	if [ -n %s ]; then
+		(cd "$rel.partial" && sha256sum --quiet -c) <<'SLIPWAY_MANIFEST_END'
+%sSLIPWAY_MANIFEST_END
+	fi
+	echo "$want" >"$rel.partial/.bundle-sha256"
+	rm -rf "$rel"
+	mv "$rel.partial" "$rel"
+fi
+ln -sfn "$rel/bin/slipway" %s.slipway-new
+mv -fT %s.slipway-new %s
+# Keep this release and the one before it; drop older ones and other tarballs.
+for d in %s/*; do
+	[ "$d" = "$rel" ] || [ "$d/bin/slipway" = "$prev" ] || rm -rf "$d"
+done
+for t in %s/*; do
+	[ "$t" = "$bundle" ] || rm -f "$t"
+done
+`, q(rel), q(final), q(b.SHA256), q(f.BinaryTarget), q(b.checkLines()), b.checkLines(),
+		binLink, binLink, binLink, releasesDir, bundlesDir)
+	if _, err := h.sh(ctx, script); err != nil {
+		return fmt.Errorf("unpack bundle: %w", err)
+	}
+	h.binaryChanged = f.BinaryTarget != binaryTarget(b)
+	h.changed("installed slipway %s into %s", b.Version, rel)
+	return nil
+}
+
+// uploadBundle copies the tarball to the host, verifies its checksum and renames it
+// into place. A root login uploads beside the final path; others upload into their
+// home and a privileged step moves the file.
+func uploadBundle(ctx context.Context, h *Host, b *bundleInfo, final string) error {
+	// Leftovers of an interrupted run.
+	if _, err := h.sh(ctx, fmt.Sprintf("mkdir -p %s %s && rm -f %s/*.partial %s/.*.slipway-*",
+		bundlesDir, releasesDir, bundlesDir, bundlesDir)); err != nil {
+		return err
+	}
+	partial := final + ".partial"
+	staged := partial
+	if !h.root {
+		dir, err := stagingDir(ctx, h)
+		if err != nil {
+			return err
+		}
+		staged = dir + "/" + b.Name
+	}
+	src, err := os.Open(b.Path)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	h.Logf("uploading %s (%d MiB)", b.Name, (b.Size+(1<<20)-1)>>20)
+	start := time.Now()
+	if err := h.run.Upload(ctx, src, staged, 0o644); err != nil {
+		return err
+	}
+	move := ""
+	if staged != partial {
+		move = fmt.Sprintf("install -m 0644 -o root -g root %s %s && rm -f %s && ", q(staged), q(partial), q(staged))
+	}
+	script := fmt.Sprintf(`set -e
+%sgot=$(sha256sum <%s | cut -c1-64)
+if [ "$got" != %s ]; then rm -f %s; echo "checksum mismatch after upload: got $got, want "%s >&2; exit 1; fi
+mv -f %s %s`, move, q(partial), q(b.SHA256), q(partial), q(b.SHA256), q(partial), q(final))
+	if _, err := h.sh(ctx, script); err != nil {
+		return err
+	}
+	h.changed("uploaded %s in %.1fs", b.Name, time.Since(start).Seconds())
+	return nil
+}
+
+// stagingDir is a folder in the login user's home for files on their way to a
+// privileged place.
+func stagingDir(ctx context.Context, h *Host) (string, error) {
+	dir := path.Join(h.home, stagingName)
+	if !h.staged {
+		if _, err := h.run.Run(ctx, "mkdir -p -m 0700 "+q(dir)); err != nil {
+			return "", fmt.Errorf("make a staging folder: %w", err)
+		}
+		h.staged = true
+	}
+	return dir, nil
+}
+
+// markRestart records on the host that the service must restart, before the change
+// that needs it: a run killed after the change and before the restart leaves the
+// mark for the next run to finish.
+func markRestart(ctx context.Context, h *Host) error {
+	if h.marked || h.Facts.RestartPending {
+		return nil
+	}
+	if _, err := h.sh(ctx, "mkdir -p "+lockDir+" && touch "+pendingPath); err != nil {
+		return fmt.Errorf("mark the pending restart: %w", err)
+	}
+	h.marked = true
+	return nil
+}
+
+// writeFile puts data at p with mode, owned by root, atomically: uploaded to the
+// staging folder (mode 0600, the data may be secret), then moved by a privileged step.
+func writeFile(ctx context.Context, h *Host, p string, data []byte, mode os.FileMode) error {
+	dir, err := stagingDir(ctx, h)
+	if err != nil {
+		return err
+	}
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	staged := dir + "/" + path.Base(p) + "." + hex.EncodeToString(rnd[:])
+	if err := h.run.Upload(ctx, bytes.NewReader(data), staged, 0o600); err != nil {
+		return err
+	}
+	tmp := p + ".slipway-new"
+	_, err = h.sh(ctx, fmt.Sprintf("set -e; mkdir -p %s; install -m %04o -o root -g root %s %s; rm -f %s; mv -f %s %s",
+		q(path.Dir(p)), mode.Perm(), q(staged), q(tmp), q(staged), q(tmp), q(p)))
+	if err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	return nil
+}
+
+// ---- configure
+
+type configurePhase struct{}
+
+func (p *configurePhase) Title() string { return "Configure node" }
+
+func (p *configurePhase) ShouldRun(h *Host) bool {
+	return config.Checksum(h.rendered) != h.Facts.ConfigChecksum || sha256Hex(h.unit) != h.Facts.UnitChecksum
+}
+
+func (p *configurePhase) Run(ctx context.Context, h *Host) error {
+	f := h.Facts
+	if sum := config.Checksum(h.rendered); sum != f.ConfigChecksum {
+		if err := markRestart(ctx, h); err != nil {
+			return err
+		}
+		if err := writeFile(ctx, h, configPath, h.rendered, 0o600); err != nil {
+			return err
+		}
+		h.configChanged = true
+		h.changed("wrote %s (settings checksum %s)", configPath, sum[:12])
+	}
+	if sha256Hex(h.unit) != f.UnitChecksum {
+		if err := markRestart(ctx, h); err != nil {
+			return err
+		}
+		if err := writeFile(ctx, h, unitPath, h.unit, 0o644); err != nil {
+			return err
+		}
+		h.unitChanged = true
+		h.changed("wrote %s", unitPath)
+	}
+	return nil
+}
+
+// ---- start
+
+type startPhase struct{}
+
+func (p *startPhase) Title() string { return "Start service" }
+
+func (p *startPhase) needReload(h *Host) bool {
+	return h.unitChanged || h.Facts.UnitNeedsReload || h.Facts.UnitLoadState == "not-found"
+}
+
+func (p *startPhase) needRestart(h *Host) bool {
+	return h.binaryChanged || h.configChanged || h.unitChanged || h.Facts.RestartPending
+}
+
+func (p *startPhase) ShouldRun(h *Host) bool {
+	f := h.Facts
+	return p.needReload(h) || p.needRestart(h) || f.ServiceEnabled != "enabled" || !f.ServiceRunning()
+}
+
+func (p *startPhase) Run(ctx context.Context, h *Host) error {
+	f := h.Facts
+	if p.needReload(h) {
+		if _, err := h.sh(ctx, "systemctl daemon-reload"); err != nil {
+			return err
+		}
+	}
+	if f.ServiceEnabled != "enabled" {
+		if _, err := h.sh(ctx, "systemctl enable "+unitName); err != nil {
+			return err
+		}
+		h.changed("enabled %s", unitName)
+	}
+	switch {
+	case p.needRestart(h):
+		var why []string
+		for _, c := range []struct {
+			on   bool
+			what string
+		}{{h.binaryChanged, "binary"}, {h.configChanged, "settings"}, {h.unitChanged, "unit"}, {f.RestartPending, "pending from an earlier run"}} {
+			if c.on {
+				why = append(why, c.what)
+			}
+		}
+		if _, err := h.sh(ctx, "systemctl restart "+unitName); err != nil {
+			return err
+		}
+		verb := "restarted"
+		if !f.ServiceRunning() {
+			verb = "started"
+		}
+		h.changed("%s %s (%s)", verb, unitName, strings.Join(why, ", "))
+	case !f.ServiceRunning():
+		if _, err := h.sh(ctx, "systemctl start "+unitName); err != nil {
+			return err
+		}
+		h.changed("started %s", unitName)
+	}
+	if _, err := h.sh(ctx, "rm -f "+pendingPath); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ---- wait ready
+
+type waitReadyPhase struct {
+	skip    bool
+	timeout time.Duration
+	poll    time.Duration
+}
+
+func (p *waitReadyPhase) Title() string { return "Wait until ready" }
+
+func (p *waitReadyPhase) ShouldRun(*Host) bool { return !p.skip }
+
+// journalLines is how much of the service's log a readiness failure shows.
+const journalLines = 25
+
+func (p *waitReadyPhase) Run(ctx context.Context, h *Host) error {
+	wctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	var last error
+	for {
+		_, err := h.sh(wctx, "timeout 30 "+binLink+" status")
+		if err == nil {
+			h.Logf("ready")
+			return nil
+		}
+		last = err
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		select {
+		case <-wctx.Done():
+		case <-time.After(p.poll):
+			continue
+		}
+		break
+	}
+	jctx, jcancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer jcancel()
+	journal, err := h.sh(jctx, fmt.Sprintf("journalctl -u %s --no-pager -n %d -o short-iso", unitName, journalLines))
+	if err != nil {
+		journal = "(could not read the journal: " + err.Error() + ")"
+	}
+	return fmt.Errorf("slipway did not become ready within %s (last check: %v); last lines of journalctl -u %s:\n%s",
+		p.timeout, last, unitName, indent(strings.TrimRight(journal, "\n")))
+}
+
+func indent(s string) string { return "    " + strings.ReplaceAll(s, "\n", "\n    ") }
+
+// ---- unlock
+
+type unlockPhase struct {
+	removeDir bool
+}
+
+func (p *unlockPhase) Title() string { return "Release host lock" }
+
+func (p *unlockPhase) Run(ctx context.Context, h *Host) error {
+	if h.staged {
+		if _, err := h.run.Run(ctx, "rm -rf "+q(path.Join(h.home, stagingName))); err != nil {
+			h.Logf("warning: remove the staging folder: %v", err)
+		}
+		h.staged = false
+	}
+	return releaseLock(ctx, h, p.removeDir)
+}
+
+// ---- reset
+
+type resetPhase struct{}
+
+func (p *resetPhase) Title() string { return "Reset host" }
+
+// protectedDirs are never removed as a data dir, whatever the settings say.
+var protectedDirs = map[string]bool{"/": true, "/bin": true, "/boot": true, "/dev": true, "/etc": true, "/home": true,
+	"/lib": true, "/opt": true, "/proc": true, "/root": true, "/run": true, "/sbin": true, "/sys": true, "/tmp": true,
+	"/usr": true, "/var": true, "/var/lib": true, "/var/log": true}
+
+func (p *resetPhase) Run(ctx context.Context, h *Host) error {
+	dataDir := "/var/lib/slipway"
+	if have, err := h.Facts.ExistingConfig(); err == nil && have != nil && have.DataDir != "" {
+		dataDir = have.DataDir
+	} else if h.Config.DataDir != "" {
+		dataDir = h.Config.DataDir
+	}
+	dataDir = path.Clean(dataDir)
+	if !path.IsAbs(dataDir) || protectedDirs[dataDir] {
+		return fmt.Errorf("refusing to remove data dir %q", dataDir)
+	}
+	script := fmt.Sprintf(`set -u
+data=%s
+if command -v systemctl >/dev/null 2>&1; then
+	systemctl stop %[2]s 2>/dev/null || true
+	# KillMode=process leaves pods running through restarts; a reset ends them.
+	systemctl kill --kill-who=all --signal=SIGKILL %[2]s 2>/dev/null || true
+	systemctl disable %[2]s 2>/dev/null || true
+fi
+rm -f %[3]s
+if command -v systemctl >/dev/null 2>&1; then
+	systemctl daemon-reload
+	systemctl reset-failed %[2]s 2>/dev/null || true
+fi
+awk -v d="$data/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+for l in cni0 flannel.1 flannel-v6.1 kube-ipvs0; do
+	if [ -e "/sys/class/net/$l" ]; then ip link delete "$l" 2>/dev/null || true; fi
+done
+for t in iptables ip6tables; do
+	if command -v "$t-save" >/dev/null 2>&1 && "$t-save" 2>/dev/null | grep -qE 'KUBE-|CNI-|FLANNEL'; then
+		"$t-save" | grep -vE 'KUBE-|CNI-|FLANNEL' | "$t-restore"
+	fi
+done
+rm -f %[4]s %[4]s.slipway-new
+rm -rf %[5]s /etc/slipway %[6]s
+if [ -d "$data" ]; then
+	if mountpoint -q "$data"; then find "$data" -mindepth 1 -delete; else rm -rf "$data"; fi
+fi
+`, q(dataDir), unitName, unitPath, binLink, installRoot, pendingPath)
+	if _, err := h.sh(ctx, script); err != nil {
+		return fmt.Errorf("reset: %w", err)
+	}
+	if h.Facts.Installed() {
+		h.changed("removed slipway (service, unit, binaries, settings, data in %s)", dataDir)
+	} else {
+		h.Logf("slipway was not installed; removed any leftovers")
+	}
+	return nil
+}
