@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -32,7 +33,9 @@ const (
 	lockDir     = "/run/slipway"
 	lockPath    = lockDir + "/bootstrap.lock"
 	pendingPath = lockDir + "/restart-pending"
-	stagingName = ".slipway-staging" // in the login user's home
+	// generationPath counts the lock's acquisitions (see lockPhase).
+	generationPath = lockDir + "/generation"
+	stagingName    = ".slipway-staging" // in the login user's home
 )
 
 // Host is one machine an operation works on.
@@ -127,7 +130,7 @@ func Install(ctx context.Context, hosts []*Host, opts Options) error {
 		&connectPhase{dial: opts.Dial},
 		&factsPhase{bundles: bundles},
 		&validatePhase{install: true},
-		&lockPhase{holder: opts.HolderID},
+		&lockPhase{holder: opts.HolderID, bundles: bundles, validate: true},
 		&uploadPhase{},
 		&configurePhase{},
 		&startPhase{},
@@ -178,8 +181,29 @@ func (h *Host) init(logf func(string, ...any)) {
 	h.redact = &remote.Redactor{}
 	h.redact.Add(h.Config.Token, h.SSH.Password, h.SSH.SudoPassword, h.SSH.PrivateKeyPassphrase, string(h.SSH.PrivateKey))
 	h.redact.Add(h.SSH.Secrets...)
-	h.Changes = nil
+	h.redact.Add(datastoreSecrets(h.Config.DatastoreEndpoint)...)
+	// Everything below is one run's state: a Host used for a second operation
+	// starts from what that run finds, never from what the last one left.
+	h.Facts, h.Changes = nil, nil
+	h.run, h.dialled, h.home, h.root = nil, false, "", false
+	h.staged, h.marked, h.bundle, h.lock, h.phaseTime = false, false, nil, nil, 0
 	h.binaryChanged, h.configChanged, h.unitChanged = false, false, false
+	h.rendered, h.unit = nil, nil
+}
+
+// datastoreSecrets are the credentials in datastore URLs ("https://user:pass@etcd:2379").
+func datastoreSecrets(endpoints string) []string {
+	var out []string
+	for _, e := range strings.Split(endpoints, ",") {
+		u, err := url.Parse(strings.TrimSpace(e))
+		if err != nil || u.User == nil {
+			continue
+		}
+		if pw, ok := u.User.Password(); ok {
+			out = append(out, pw, u.User.String())
+		}
+	}
+	return out
 }
 
 // Logf logs one line about this host, "<host>: ...", with secrets redacted.

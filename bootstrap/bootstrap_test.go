@@ -262,10 +262,13 @@ func TestWaitReady(t *testing.T) {
 func TestSecretsRedactedInErrorsAndLogs(t *testing.T) {
 	fh := newFakeHost(t, false)
 	fh.Secrets = nil // the runner itself does not know the token: bootstrap must hide it
-	fh.Fail(`^systemctl restart`, 1, "Job failed: bad token "+testToken+"\n")
+	const endpoint = "https://etcd-user:etcd-pass-9876@etcd-1.example:2379"
+	fh.Fail(`^systemctl restart`, 1, "Job failed: bad token "+testToken+"; cannot reach "+endpoint+"\n")
 	logs := &logBuffer{}
 	opts := fakeOptions(t, logs, makeBundle(t, t.TempDir(), "0.1.0", "amd64"))
-	h := &Host{Runner: fh.Fake, Config: serverConfig()}
+	cfg := serverConfig()
+	cfg.DatastoreEndpoint = endpoint
+	h := &Host{Runner: fh.Fake, Config: cfg}
 	err := Install(context.Background(), []*Host{h}, opts)
 	if err == nil {
 		t.Fatal("want an error")
@@ -277,6 +280,9 @@ func TestSecretsRedactedInErrorsAndLogs(t *testing.T) {
 	for name, text := range map[string]string{"error": err.Error(), "logs": logs.String()} {
 		if strings.Contains(text, "t0p-s3cret") {
 			t.Errorf("token in %s:\n%s", name, text)
+		}
+		if strings.Contains(text, "etcd-pass-9876") {
+			t.Errorf("datastore password in %s:\n%s", name, text)
 		}
 	}
 	if !strings.Contains(err.Error(), "[redacted]") {
@@ -548,4 +554,66 @@ type cancelPhase struct {
 func (p *cancelPhase) Run(ctx context.Context, h *Host) error {
 	p.cancel()
 	return p.recordingPhase.Run(ctx, h)
+}
+
+// Facts are gathered before the lock (so that every host is validated before any
+// changes); when another run took the lock in between, the facts are gathered and
+// checked again under the lock, and nothing is done on the old ones.
+func TestFactsGatheredAgainWhenAnotherRunCameBetween(t *testing.T) {
+	bundle := makeBundle(t, t.TempDir(), "0.1.0", "amd64")
+	fh := newFakeHost(t, true)
+	server, err := serverConfig().Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fh.afterFacts = func() {
+		// Another run installs a server here and releases its lock.
+		fh.files[configPath] = server
+		fh.files[unitPath], _ = renderUnit(config.RoleServer)
+		fh.generation++
+		fh.afterFacts = nil
+	}
+	logs := &logBuffer{}
+	agent := config.Config{Role: config.RoleAgent, Server: "https://10.0.0.1:6443", Token: testToken}
+	err = Install(context.Background(), []*Host{{Runner: fh.Fake, Config: agent}}, fakeOptions(t, logs, bundle))
+	if err == nil || !strings.Contains(err.Error(), "the host runs slipway in server mode and the settings want agent mode") {
+		t.Fatalf("want the role change refused on the new facts, got %v", err)
+	}
+	if !strings.Contains(logs.String(), "gathering them again") {
+		t.Errorf("want the second look logged:\n%s", logs)
+	}
+	if m := mutating(fh.Calls()); len(m) != 0 {
+		t.Fatalf("acted on stale facts: %q", m)
+	}
+	if fh.lockHolder != "" {
+		t.Fatal("the refused run must release its lock")
+	}
+
+	// Without another run in between, the facts are gathered once.
+	fh2 := newFakeHost(t, true)
+	install(t, fh2, serverConfig(), fakeOptions(t, &logBuffer{}, bundle))
+	n := 0
+	for _, c := range fh2.Calls() {
+		if strings.HasPrefix(c.Cmd, "set -u\nif [ -r /etc/os-release ]") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("facts gathered %d times, want once", n)
+	}
+}
+
+// One Host value can serve several operations: each starts from what it finds.
+func TestHostReusedAcrossOperations(t *testing.T) {
+	fh := newFakeHost(t, false)
+	opts := fakeOptions(t, &logBuffer{}, makeBundle(t, t.TempDir(), "0.1.0", "amd64"))
+	h := &Host{Runner: fh.Fake, Config: serverConfig()}
+	for i, op := range []func(context.Context, []*Host, Options) error{Install, Reset, Install} {
+		if err := op(context.Background(), []*Host{h}, opts); err != nil {
+			t.Fatalf("operation %d: %v", i, err)
+		}
+	}
+	if len(h.Changes) != 6 || !fh.active || fh.pending || fh.lockHolder != "" {
+		t.Fatalf("the second install: changes %q, active %v, pending %v, lock %q", h.Changes, fh.active, fh.pending, fh.lockHolder)
+	}
 }

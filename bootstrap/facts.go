@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/slipway-dev/terraform-provider-slipway/bootstrap/remote"
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/config"
 )
 
@@ -43,6 +45,9 @@ type Facts struct {
 	ReleaseChecksum string // the bundle checksum the release folder was unpacked from
 
 	existingConfig []byte
+	// lockGeneration counts the host lock's acquisitions: a lock phase that finds
+	// another count knows another run worked on the host after these facts.
+	lockGeneration string
 }
 
 // Installed reports whether Slipway is (partly) installed.
@@ -92,6 +97,7 @@ if command -v systemctl >/dev/null 2>&1; then
 	echo "need_reload=$(systemctl show -p NeedDaemonReload --value slipway.service 2>/dev/null)"
 fi
 if [ -f /run/slipway/restart-pending ]; then echo restart_pending=yes; fi
+echo "lock_generation=$(cat /run/slipway/generation 2>/dev/null || echo 0)"
 `
 
 func parseFacts(out string) (*Facts, error) {
@@ -143,10 +149,12 @@ func parseFacts(out string) (*Facts, error) {
 			f.UnitNeedsReload = v == "yes"
 		case "restart_pending":
 			f.RestartPending = v == "yes"
+		case "lock_generation":
+			f.lockGeneration = v
 		}
 	}
 	if f.Machine == "" {
-		return nil, fmt.Errorf("unexpected facts output: %q", out)
+		return nil, fmt.Errorf("unexpected facts output: %q", withoutConfig(out))
 	}
 	return f, nil
 }
@@ -190,6 +198,12 @@ func gather(ctx context.Context, h *Host, bundles map[string]*bundleInfo) error 
 	uid, home, _ := strings.Cut(strings.TrimSpace(who), " ")
 	h.root, h.home = uid == "0", home
 	out, err := h.sh(ctx, factsScript)
+	var ce *remote.CommandError
+	if errors.As(err, &ce) && strings.Contains(ce.Stdout, "config=") {
+		// Its output holds the settings file, and so the join token, in base64
+		// that no redaction would recognise: keep only what went to stderr.
+		return fmt.Errorf("the facts script exited with status %d: %s", ce.ExitCode, strings.TrimSpace(ce.Stderr))
+	}
 	if err != nil {
 		return err
 	}
@@ -207,4 +221,15 @@ func gather(ctx context.Context, h *Host, bundles map[string]*bundleInfo) error 
 	}
 	h.Facts = f
 	return nil
+}
+
+// withoutConfig drops the settings file (base64, with its secrets) from facts output.
+func withoutConfig(out string) string {
+	var keep []string
+	for _, l := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(l, "config=") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
 }

@@ -106,10 +106,14 @@ type fakeHost struct {
 	pending     bool
 	lockHolder  string
 	lockAlive   bool
+	generation  int // the lock's acquisitions
 	statusFails int // `slipway status` fails this many times before succeeding; -1 forever
 	journal     string
 	restarts    int
 	starts      int
+	// afterFacts runs (under mu) once the facts script's answer is ready: a stand-in
+	// for another run changing the host right after this run looked at it.
+	afterFacts func()
 }
 
 func newFakeHost(t *testing.T, root bool) *fakeHost {
@@ -180,6 +184,10 @@ func (fh *fakeHost) script() {
 		if fh.pending {
 			b.WriteString("restart_pending=yes\n")
 		}
+		fmt.Fprintf(&b, "lock_generation=%d\n", fh.generation)
+		if fh.afterFacts != nil {
+			fh.afterFacts()
+		}
 		return b.String(), nil
 	}))
 	f.On(`^f=(\S+); r=(\S+)\n`, lock(func(_ remote.Call, m []string) (string, error) {
@@ -201,6 +209,8 @@ func (fh *fakeHost) script() {
 			out = "stale\nholder=" + fh.lockHolder + "\npid=123\n"
 		}
 		fh.lockHolder, fh.lockAlive = m[1], true
+		out += fmt.Sprintf("generation=%d\n", fh.generation)
+		fh.generation++
 		return out, nil
 	}))
 	f.On(`^f=/run/slipway/bootstrap.lock; if .* grep -qx '?holder=(\w+)'?`, lock(func(_ remote.Call, m []string) (string, error) {

@@ -95,7 +95,11 @@ func (p *validatePhase) Title() string { return "Validate hosts" }
 // minFreeKiB is what a release needs beside the bundle itself.
 const minFreeKiB = 256 * 1024
 
-func (p *validatePhase) Run(_ context.Context, h *Host) error {
+func (p *validatePhase) Run(_ context.Context, h *Host) error { return validateHost(h) }
+
+// validateHost checks the host's facts against the wanted settings and renders the
+// settings file and the unit, changing nothing.
+func validateHost(h *Host) error {
 	f := h.Facts
 	if f.Init != "systemd" {
 		return fmt.Errorf("the init system is %q, not systemd: Slipway runs as a systemd service, so the host must boot with systemd", f.Init)
@@ -150,7 +154,7 @@ func checkExisting(f *Facts, want *config.Config) error {
 		return fmt.Errorf("slipway is installed but its settings in %s cannot be read, so they are not overwritten: %w", configPath, err)
 	}
 	if have.Role != want.Role {
-		return fmt.Errorf("the host is a slipway %s, not a %s: changing a node's role is not supported; remove the node and reset the host first", have.Role, want.Role)
+		return fmt.Errorf("the host runs slipway in %s mode and the settings want %s mode: changing a node's role is not supported; remove the node and reset the host first", have.Role, want.Role)
 	}
 	if have.Role == config.RoleServer && have.DatastoreEndpoint != want.DatastoreEndpoint {
 		return fmt.Errorf("the server's datastore cannot change (%s on the host, %s wanted): it would start on an empty datastore",
@@ -204,6 +208,10 @@ func sha256Hex(b []byte) string {
 
 type lockPhase struct {
 	holder string
+	// bundles and validate: how to gather and check the facts again when another
+	// run worked on the host after they were gathered.
+	bundles  map[string]*bundleInfo
+	validate bool
 }
 
 type hostLock struct {
@@ -237,6 +245,10 @@ if [ -f "$f" ]; then
 fi
 printf 'holder=%s\npid=%s\nsince=%s\nby=%s\n' "$HOLDER" "$PID" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$BY" >"$f.new"
 mv -f "$f.new" "$f"
+g=$(cat ` + generationPath + ` 2>/dev/null || echo 0)
+echo $((g + 1)) >` + generationPath + `.new
+mv -f ` + generationPath + `.new ` + generationPath + `
+echo "generation=$g"
 `
 
 func (p *lockPhase) Run(ctx context.Context, h *Host) error {
@@ -264,13 +276,37 @@ func (p *lockPhase) Run(ctx context.Context, h *Host) error {
 		h.Logf("took over a stale lock (%s)", lockDescription(out))
 	}
 	h.lock = &hostLock{holder: p.holder, release: release}
+	if gen := lockValue(out, "generation"); h.Facts != nil && gen != h.Facts.lockGeneration {
+		// Another run held the lock after this run gathered the facts: what they
+		// say (installed or not, role, datastore) may no longer hold, and acting
+		// on them could undo that run's work. Gather and check them again, now
+		// that nobody else can change the host.
+		h.Logf("another run worked on this host since its facts were gathered: gathering them again")
+		if err := gather(ctx, h, p.bundles); err != nil {
+			return fmt.Errorf("gather facts: %w", err)
+		}
+		if p.validate {
+			if err := validateHost(h); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+func lockValue(out, key string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(l, key+"="); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }
 
 func lockDescription(out string) string {
 	var parts []string
 	for _, l := range strings.Split(out, "\n") {
-		if k, v, ok := strings.Cut(l, "="); ok {
+		if k, v, ok := strings.Cut(l, "="); ok && k != "generation" {
 			parts = append(parts, k+" "+v)
 		}
 	}
@@ -290,7 +326,7 @@ func releaseLock(ctx context.Context, h *Host, removeDir bool) error {
 	}
 	cmd := fmt.Sprintf(`f=%s; if [ -f "$f" ] && grep -qx %s "$f"; then rm -f "$f"; fi`, lockPath, q("holder="+l.holder))
 	if removeDir {
-		cmd += "; rmdir " + lockDir + " 2>/dev/null || true"
+		cmd += "; rm -f " + generationPath + "; rmdir " + lockDir + " 2>/dev/null || true"
 	}
 	_, err := h.sh(ctx, cmd)
 	l.release()
@@ -637,12 +673,14 @@ func (p *resetPhase) Run(ctx context.Context, h *Host) error {
 	script := fmt.Sprintf(`set -u
 data=%s
 if command -v systemctl >/dev/null 2>&1; then
-	systemctl stop %[2]s 2>/dev/null || true
-	# KillMode=process leaves pods running through restarts; a reset ends them.
+	# KillMode=process leaves pods' processes running through restarts, in the
+	# unit's cgroup: a reset ends them all, while the unit still has its cgroup.
+	# (Restart=always waits RestartSec before starting again; the stop cancels it.)
 	systemctl kill --kill-who=all --signal=SIGKILL %[2]s 2>/dev/null || true
+	systemctl stop %[2]s 2>/dev/null || true
 	systemctl disable %[2]s 2>/dev/null || true
 fi
-rm -f %[3]s
+rm -f %[3]s %[3]s.slipway-new
 if command -v systemctl >/dev/null 2>&1; then
 	systemctl daemon-reload
 	systemctl reset-failed %[2]s 2>/dev/null || true
@@ -664,6 +702,13 @@ fi
 `, q(dataDir), unitName, unitPath, binLink, installRoot, pendingPath)
 	if _, err := h.sh(ctx, script); err != nil {
 		return fmt.Errorf("reset: %w", err)
+	}
+	// A killed run may have left files on their way to /etc in the login user's
+	// staging folder.
+	if h.home != "" {
+		if _, err := h.run.Run(ctx, "rm -rf "+q(path.Join(h.home, stagingName))); err != nil {
+			return fmt.Errorf("remove the staging folder: %w", err)
+		}
 	}
 	if h.Facts.Installed() {
 		h.changed("removed slipway (service, unit, binaries, settings, data in %s)", dataDir)
