@@ -54,6 +54,11 @@ type Host struct {
 	// Changes lists what the operation changed on the host, in order ("uploaded
 	// bundle ...", "restarted slipway.service"); empty when the host already held.
 	Changes []string
+	// Kubeconfig is a server's admin kubeconfig, fetched once the server is ready,
+	// with its API address set to the host's (APIServer): sensitive.
+	Kubeconfig []byte
+	// APIServer is the URL Kubeconfig points at ("https://10.0.0.5:6443").
+	APIServer string
 
 	mu        sync.Mutex
 	logf      func(format string, args ...any)
@@ -135,6 +140,7 @@ func Install(ctx context.Context, hosts []*Host, opts Options) error {
 		&configurePhase{},
 		&startPhase{},
 		&waitReadyPhase{skip: opts.SkipWaitReady, timeout: opts.ReadyTimeout, poll: opts.ReadyPoll},
+		&kubeconfigPhase{skip: opts.SkipWaitReady},
 		&unlockPhase{},
 	}}
 	return m.Run(ctx, hosts)
@@ -184,7 +190,7 @@ func (h *Host) init(logf func(string, ...any)) {
 	h.redact.Add(datastoreSecrets(h.Config.DatastoreEndpoint)...)
 	// Everything below is one run's state: a Host used for a second operation
 	// starts from what that run finds, never from what the last one left.
-	h.Facts, h.Changes = nil, nil
+	h.Facts, h.Changes, h.Kubeconfig, h.APIServer = nil, nil, nil, ""
 	h.run, h.dialled, h.home, h.root = nil, false, "", false
 	h.staged, h.marked, h.bundle, h.lock, h.phaseTime = false, false, nil, nil, 0
 	h.binaryChanged, h.configChanged, h.unitChanged = false, false, false

@@ -617,3 +617,44 @@ func TestHostReusedAcrossOperations(t *testing.T) {
 		t.Fatalf("the second install: changes %q, active %v, pending %v, lock %q", h.Changes, fh.active, fh.pending, fh.lockHolder)
 	}
 }
+
+// A ready server's admin kubeconfig comes back pointing at the host, not at the
+// loopback address it was written for; its key stays out of logs and errors.
+func TestKubeconfigFetched(t *testing.T) {
+	bundle := makeBundle(t, t.TempDir(), "0.1.0", "amd64")
+	fh := newFakeHost(t, false)
+	logs := &logBuffer{}
+	cfg := serverConfig()
+	cfg.NodeIP = "10.0.0.5"
+	h := install(t, fh, cfg, fakeOptions(t, logs, bundle))
+	if h.APIServer != "https://10.0.0.5:6443" {
+		t.Fatalf("APIServer = %q", h.APIServer)
+	}
+	kc := string(h.Kubeconfig)
+	for _, want := range []string{"server: https://10.0.0.5:6443\n", "client-key-data: " + fakeClientKey, "certificate-authority-data: Q0EgREFUQQ=="} {
+		if !strings.Contains(kc, want) {
+			t.Errorf("kubeconfig lacks %q:\n%s", want, kc)
+		}
+	}
+	if strings.Contains(kc, "127.0.0.1") || strings.Contains(logs.String(), fakeClientKey) {
+		t.Errorf("loopback left in the kubeconfig, or the key logged:\n%s\n%s", kc, logs)
+	}
+	if !strings.Contains(logs.String(), "fake-1:22: fetched the admin kubeconfig (API https://10.0.0.5:6443)") {
+		t.Errorf("logs:\n%s", logs)
+	}
+
+	// Agents have none; without waiting for readiness there is none to fetch yet.
+	agent := config.Config{Role: config.RoleAgent, Server: "https://10.0.0.5:6443", Token: testToken}
+	for name, tc := range map[string]struct {
+		cfg  config.Config
+		skip bool
+	}{"agent": {agent, false}, "server without waiting": {serverConfig(), true}} {
+		fh := newFakeHost(t, true)
+		opts := fakeOptions(t, &logBuffer{}, bundle)
+		opts.SkipWaitReady = tc.skip
+		h := install(t, fh, tc.cfg, opts)
+		if h.Kubeconfig != nil {
+			t.Errorf("%s: fetched a kubeconfig", name)
+		}
+	}
+}

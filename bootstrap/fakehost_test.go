@@ -285,6 +285,12 @@ func (fh *fakeHost) script() {
 		}
 		return "ready\n", nil
 	}))
+	f.On(`^cat /etc/slipway/admin.kubeconfig$`, lock(func(c remote.Call, _ []string) (string, error) {
+		if !fh.active {
+			return "", f.Exit(c, 1, "", "cat: /etc/slipway/admin.kubeconfig: No such file or directory")
+		}
+		return fakeKubeconfig, nil
+	}))
 	f.On(`^journalctl -u slipway.service`, lock(func(remote.Call, []string) (string, error) { return fh.journal, nil }))
 	f.On(`^set -u\ndata=`, lock(func(remote.Call, []string) (string, error) {
 		fh.files, fh.releases, fh.link = map[string][]byte{}, map[string]string{}, ""
@@ -307,3 +313,27 @@ func mutating(calls []remote.Call) []string {
 	}
 	return out
 }
+
+// fakeKubeconfig is what a server writes: its API on loopback, credentials inline.
+const fakeKubeconfig = `apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: Q0EgREFUQQ==
+    server: https://127.0.0.1:6443
+  name: slipway
+contexts:
+- context:
+    cluster: slipway
+    user: slipway
+  name: slipway
+current-context: slipway
+kind: Config
+preferences: {}
+users:
+- name: slipway
+  user:
+    client-certificate-data: Q0VSVCBEQVRB
+    client-key-data: ` + fakeClientKey + `
+`
+
+const fakeClientKey = "S0VZLURBVEEtc2VjcmV0LWNsaWVudC1rZXk="
