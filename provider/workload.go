@@ -112,13 +112,13 @@ func (r *kubeResource) Configure(_ context.Context, req resource.ConfigureReques
 	r.data = d
 }
 
-// client returns the clientset for a resource's connection, falling back to the
-// provider's kubeconfig when the resource has none (as after import).
-func (r *kubeResource) client(conn *connectionModel) (*kubernetes.Clientset, diag.Diagnostics) {
+// connection returns a resource's cluster connection, falling back to the provider's
+// kubeconfig when the resource has none (as after import).
+func (r *kubeResource) connection(conn *connectionModel) (kube.Connection, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	if r.data == nil {
 		diags.AddError("Provider Not Configured", "the slipway provider was not configured before use")
-		return nil, diags
+		return kube.Connection{}, diags
 	}
 	c := r.data.connection
 	if conn != nil {
@@ -129,6 +129,15 @@ func (r *kubeResource) client(conn *connectionModel) (*kubernetes.Clientset, dia
 			ClientKey:            conn.ClientKey.ValueString(),
 			Token:                conn.Token.ValueString(),
 		}
+	}
+	return c, diags
+}
+
+// client returns the clientset for a resource's connection.
+func (r *kubeResource) client(conn *connectionModel) (*kubernetes.Clientset, diag.Diagnostics) {
+	c, diags := r.connection(conn)
+	if diags.HasError() {
+		return nil, diags
 	}
 	cl, err := r.data.clients.For(c)
 	if err != nil {

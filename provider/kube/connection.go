@@ -9,13 +9,17 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
 // FieldManager is the name Slipway applies under; its fields are the ones it owns.
-const FieldManager = "slipway"
+// Not "slipway": that is the name Kubernetes gives the components running inside
+// the node binary (a manager's name comes from the client's program name, as with
+// k3s), so the controllers' own updates would look like the user's.
+const FieldManager = "terraform-provider-slipway"
 
 // Connection says how to reach a cluster's API. Either the explicit fields, or a
 // kubeconfig file (with an optional context).
@@ -78,8 +82,31 @@ func withDefaults(cfg *rest.Config) *rest.Config {
 // Clients hands out one clientset per distinct connection, so resources that share a
 // cluster share connections.
 type Clients struct {
-	mu    sync.Mutex
-	cache map[Connection]*kubernetes.Clientset
+	mu      sync.Mutex
+	cache   map[Connection]*kubernetes.Clientset
+	dynamic map[Connection]*dynamic.DynamicClient
+}
+
+// Dynamic returns the dynamic client for c, for kinds applied as unstructured objects.
+func (cs *Clients) Dynamic(c Connection) (*dynamic.DynamicClient, error) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cl, ok := cs.dynamic[c]; ok {
+		return cl, nil
+	}
+	cfg, err := c.RESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create Kubernetes client: %w", err)
+	}
+	if cs.dynamic == nil {
+		cs.dynamic = map[Connection]*dynamic.DynamicClient{}
+	}
+	cs.dynamic[c] = cl
+	return cl, nil
 }
 
 // For returns the clientset for c.

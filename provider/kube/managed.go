@@ -1,5 +1,23 @@
 package kube
 
+import "strings"
+
+// controllerManagers are the field managers of Kubernetes' own components. What they
+// set (defaults, scale from an autoscaler's controller, a volume's claim_ref) is not
+// the user's intent, so import leaves it out. Components built into one binary
+// carry its name: "slipway" for Slipway's node binary, "k3s" and "k0s" for theirs.
+var controllerManagers = []string{"kube-controller-manager", "kube-scheduler", "kubelet", "kube-apiserver", "slipway", "k3s", "k0s"}
+
+// IsControllerManager reports whether a field manager is one of Kubernetes' own.
+func IsControllerManager(manager string) bool {
+	for _, m := range controllerManagers {
+		if manager == m {
+			return true
+		}
+	}
+	return strings.HasSuffix(manager, "-controller")
+}
+
 // systemMetadataKeys are labels and annotations the API server or tools add on their
 // own; they never belong in a user's configuration.
 var systemMetadataKeys = []string{
