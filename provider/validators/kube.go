@@ -7,9 +7,11 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -93,4 +95,33 @@ func Labels() validator.Map {
 // Annotations checks annotation keys.
 func Annotations() validator.Map {
 	return mapCheck{desc: "annotation keys must be qualified names", key: validation.IsQualifiedName}
+}
+
+func quantity(s string) []string {
+	if _, err := resource.ParseQuantity(s); err != nil {
+		return []string{err.Error()}
+	}
+	return nil
+}
+
+// Quantity accepts Kubernetes quantities such as 500m, 1.5, 1Gi.
+func Quantity() validator.String {
+	return stringCheck{"a Kubernetes quantity (such as 500m or 1Gi)", quantity}
+}
+
+// QuantityValues accepts maps of quantities, such as a container's requests.
+func QuantityValues() validator.Map {
+	return mapCheck{desc: "a map of Kubernetes quantities", value: quantity}
+}
+
+// Duration accepts Go durations such as 90s or 10m.
+func Duration() validator.String {
+	return stringCheck{"a duration such as 90s or 10m", func(s string) []string {
+		if d, err := time.ParseDuration(s); err != nil {
+			return []string{err.Error()}
+		} else if d <= 0 {
+			return []string{"must be positive"}
+		}
+		return nil
+	}}
 }
