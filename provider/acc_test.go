@@ -65,3 +65,8 @@ var getOpts = metav1.GetOptions{}
 type terraformState = terraform.State
 
 var updateOpts = metav1.UpdateOptions{}
+
+type testclusterT = testcluster.Cluster
+
+// patchOpts names the field manager of a change made by someone other than Slipway.
+func patchOpts(manager string) metav1.PatchOptions { return metav1.PatchOptions{FieldManager: manager} }

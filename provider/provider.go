@@ -89,6 +89,8 @@ func (p *slipwayProvider) Resources(context.Context) []func() resource.Resource 
 		NewNamespaceResource,
 		NewConfigMapResource,
 		NewSecretResource,
+		NewDeploymentResource,
+		NewServiceResource,
 	}
 }
 

@@ -1,0 +1,190 @@
+package provider
+
+// Waits after apply: rollouts of deployments. They fail fast with the reason when
+// waiting cannot help.
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// How long a pod may stay unschedulable before the wait calls it certain. The
+// scheduler retries, and a node may be joining, so a moment of it is normal.
+const unschedulableGrace = 30 * time.Second
+
+// podFailureReasons are container waiting reasons after which a rollout cannot
+// complete without a change to the configuration.
+var podFailureReasons = map[string]bool{
+	"ImagePullBackOff":           true,
+	"InvalidImageName":           true,
+	"ErrImageNeverPull":          true,
+	"CrashLoopBackOff":           true,
+	"CreateContainerConfigError": true,
+	"CreateContainerError":       true,
+	"RunContainerError":          true,
+}
+
+// deploymentRollout waits until a deployment's current generation is fully rolled
+// out, as `kubectl rollout status` judges it, and fails as soon as the new pods show
+// a failure that waiting cannot fix (case W4).
+func deploymentRollout(ctx context.Context, cs kubernetes.Interface, ns, name string) error {
+	return poll(ctx, func() (bool, string, error) {
+		d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		done, why := deploymentDone(d)
+		if done || d.Status.ObservedGeneration < d.Generation {
+			// Until the controller has seen this generation, its conditions, replica
+			// sets and pods may still be the old ones: their failures are not this
+			// rollout's.
+			return done, why, nil
+		}
+		if err := deploymentFailure(d); err != nil {
+			return false, why, err
+		}
+		hash, err := newReplicaSetHash(ctx, cs, d)
+		if err != nil || hash == "" {
+			return false, why, nil
+		}
+		return false, why, podsFailure(ctx, cs, ns, d.Spec.Selector, appsv1.DefaultDeploymentUniqueLabelKey, hash)
+	})
+}
+
+// poll calls check every 2 seconds until it reports done or an error, or ctx ends;
+// then the error says what it last waited for.
+func poll(ctx context.Context, check func() (done bool, why string, err error)) error {
+	last := "the first look"
+	for {
+		done, why, err := check()
+		if ctx.Err() != nil {
+			return fmt.Errorf("timed out waiting: %s", last)
+		}
+		if err != nil || done {
+			return err
+		}
+		if why != "" {
+			last = why
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("timed out waiting: %s", last)
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+// pollInterval is how often waits look; tests shorten it.
+var pollInterval = 2 * time.Second
+
+// deploymentDone reports whether d is rolled out, or what it waits for. A status
+// whose observedGeneration is behind never counts.
+func deploymentDone(d *appsv1.Deployment) (bool, string) {
+	if d.Status.ObservedGeneration < d.Generation {
+		return false, fmt.Sprintf("the controller has not seen generation %d yet", d.Generation)
+	}
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	s := d.Status
+	switch {
+	case s.UpdatedReplicas < want:
+		return false, fmt.Sprintf("%d of %d replicas updated", s.UpdatedReplicas, want)
+	case s.Replicas > s.UpdatedReplicas:
+		return false, fmt.Sprintf("%d old replicas pending termination", s.Replicas-s.UpdatedReplicas)
+	case s.AvailableReplicas < s.UpdatedReplicas:
+		return false, fmt.Sprintf("%d of %d updated replicas available", s.AvailableReplicas, s.UpdatedReplicas)
+	}
+	return true, ""
+}
+
+// deploymentFailure returns the controller's verdict that the rollout cannot go on:
+// its progress deadline passed, or it cannot create pods (quota, admission).
+func deploymentFailure(d *appsv1.Deployment) error {
+	for _, c := range d.Status.Conditions {
+		switch {
+		case c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded":
+			return fmt.Errorf("progress deadline exceeded: %s", c.Message)
+		case c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue:
+			return fmt.Errorf("%s: %s", c.Reason, c.Message)
+		}
+	}
+	return nil
+}
+
+// newReplicaSetHash returns the pod-template-hash of the deployment's newest replica
+// set (the one of its current revision), or "" while there is none.
+func newReplicaSetHash(ctx context.Context, cs kubernetes.Interface, d *appsv1.Deployment) (string, error) {
+	if d.Spec.Selector == nil {
+		return "", nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return "", err
+	}
+	rss, err := cs.AppsV1().ReplicaSets(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return "", err // the wait goes on; a transient list error is not the rollout's fault
+	}
+	revision := d.Annotations["deployment.kubernetes.io/revision"]
+	for _, rs := range rss.Items {
+		if metav1.IsControlledBy(&rs, d) && revision != "" && rs.Annotations["deployment.kubernetes.io/revision"] == revision {
+			return rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey], nil
+		}
+	}
+	return "", nil
+}
+
+// podsFailure looks at the pods of the selector that carry label=value (the pods
+// of the newest revision) and returns the first certain failure among them.
+func podsFailure(ctx context.Context, cs kubernetes.Interface, ns string, selector *metav1.LabelSelector, label, value string) error {
+	if selector == nil {
+		return nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(selector)
+	if err != nil {
+		return nil
+	}
+	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String() + "," + label + "=" + value})
+	if err != nil {
+		return nil
+	}
+	sort.Slice(pods.Items, func(i, j int) bool { return pods.Items[i].Name < pods.Items[j].Name })
+	for i := range pods.Items {
+		if err := podFailure(&pods.Items[i], time.Now()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// podFailure returns why a pod cannot become ready without a change, or nil.
+func podFailure(p *corev1.Pod, now time.Time) error {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable &&
+			now.Sub(c.LastTransitionTime.Time) >= unschedulableGrace {
+			return fmt.Errorf("pod %s is unschedulable: %s", p.Name, strings.TrimSpace(c.Message))
+		}
+	}
+	statuses := append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
+	for _, s := range statuses {
+		if w := s.State.Waiting; w != nil && podFailureReasons[w.Reason] {
+			msg := strings.TrimSpace(w.Message)
+			if msg == "" && s.LastTerminationState.Terminated != nil {
+				t := s.LastTerminationState.Terminated
+				msg = fmt.Sprintf("last exit code %d (%s)", t.ExitCode, t.Reason)
+			}
+			return fmt.Errorf("pod %s container %s: %s: %s", p.Name, s.Name, w.Reason, msg)
+		}
+	}
+	return nil
+}

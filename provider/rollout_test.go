@@ -1,0 +1,170 @@
+package provider
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+// Unit tests of the rollout waits against a fake clientset: the test control plane
+// has no kubelet, so pods there never start and never fail the way real ones do.
+
+func init() { pollInterval = 10 * time.Millisecond }
+
+func int32p(n int32) *int32 { return &n }
+
+// rolloutFixture is a deployment at generation 2 whose newest replica set has one
+// pod, with the status the test gives.
+func rolloutFixture(observed int64, status appsv1.DeploymentStatus, pod corev1.PodStatus) []runtime.Object {
+	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "web", Namespace: "default", UID: types.UID("d-uid"), Generation: 2,
+			Annotations: map[string]string{"deployment.kubernetes.io/revision": "2"},
+		},
+		Spec: appsv1.DeploymentSpec{Replicas: int32p(1), Selector: sel},
+	}
+	status.ObservedGeneration = observed
+	d.Status = status
+	ctrl := true
+	owner := []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: "web", UID: d.UID, Controller: &ctrl}}
+	oldRS := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{
+		Name: "web-old", Namespace: "default", OwnerReferences: owner,
+		Labels:      map[string]string{"app": "web", appsv1.DefaultDeploymentUniqueLabelKey: "old"},
+		Annotations: map[string]string{"deployment.kubernetes.io/revision": "1"},
+	}}
+	newRS := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{
+		Name: "web-new", Namespace: "default", OwnerReferences: owner,
+		Labels:      map[string]string{"app": "web", appsv1.DefaultDeploymentUniqueLabelKey: "new"},
+		Annotations: map[string]string{"deployment.kubernetes.io/revision": "2"},
+	}}
+	oldPod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-old-1", Namespace: "default",
+			Labels: map[string]string{"app": "web", appsv1.DefaultDeploymentUniqueLabelKey: "old"}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning},
+	}
+	newPod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-new-1", Namespace: "default",
+			Labels: map[string]string{"app": "web", appsv1.DefaultDeploymentUniqueLabelKey: "new"}},
+		Status: pod,
+	}
+	return []runtime.Object{d, oldRS, newRS, oldPod, newPod}
+}
+
+func waiting(reason, msg string) corev1.PodStatus {
+	return corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{
+		Name: "web", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: msg}},
+	}}}
+}
+
+// halfway is a status of generation 2 whose new pod is not available yet.
+var halfway = appsv1.DeploymentStatus{Replicas: 2, UpdatedReplicas: 1, AvailableReplicas: 1}
+
+// W4: a pod of the new replica set that cannot pull its image, or crash-loops, ends
+// the wait at once with the reason, long before the timeout.
+func TestCase_FailedRolloutRetries_FailsFast(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pod  corev1.PodStatus
+		want []string
+	}{
+		{"image pull", waiting("ImagePullBackOff", `Back-off pulling image "nginx:nope"`), []string{"ImagePullBackOff", "nginx:nope", "web-new-1"}},
+		{"crash loop", func() corev1.PodStatus {
+			s := waiting("CrashLoopBackOff", "")
+			s.ContainerStatuses[0].LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ExitCode: 3, Reason: "Error"}
+			return s
+		}(), []string{"CrashLoopBackOff", "exit code 3"}},
+		{"unschedulable", corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{
+			Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable,
+			Message:            "0/3 nodes are available: 3 Insufficient cpu.",
+			LastTransitionTime: metav1.NewTime(time.Now().Add(-time.Minute)),
+		}}}, []string{"unschedulable", "Insufficient cpu"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := fake.NewClientset(rolloutFixture(2, halfway, tc.pod)...)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			start := time.Now()
+			err := deploymentRollout(ctx, cs, "default", "web")
+			if err == nil {
+				t.Fatal("the rollout must fail")
+			}
+			if time.Since(start) > 2*time.Second {
+				t.Fatalf("failed only after %s; a certain failure must end the wait at once", time.Since(start))
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// A failing pod of the old replica set is not the new rollout's failure, and a pod
+// unschedulable for a moment (a node joining) is not certain yet.
+func TestRolloutIgnoresOldPodsAndBriefUnschedulable(t *testing.T) {
+	objs := rolloutFixture(2, halfway, corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{
+		Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable,
+		LastTransitionTime: metav1.NewTime(time.Now()),
+	}}})
+	objs[3].(*corev1.Pod).Status = waiting("CrashLoopBackOff", "old one")
+	cs := fake.NewClientset(objs...)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := deploymentRollout(ctx, cs, "default", "web")
+	if err == nil || !strings.Contains(err.Error(), "timed out waiting: 1 old replicas pending termination") {
+		t.Fatalf("want a timeout naming what it waited for, got %v", err)
+	}
+}
+
+// W4: a status whose observedGeneration is behind the generation never counts as
+// rolled out, however complete it looks, and the old generation's pod failures are
+// not read as the new one's.
+func TestCase_FailedRolloutRetries_ObservedGenerationBehind(t *testing.T) {
+	complete := appsv1.DeploymentStatus{Replicas: 1, UpdatedReplicas: 1, AvailableReplicas: 1, ReadyReplicas: 1}
+	if done, _ := deploymentDone(&appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Generation: 2},
+		Spec:       appsv1.DeploymentSpec{Replicas: int32p(1)},
+		Status:     func() appsv1.DeploymentStatus { s := complete; s.ObservedGeneration = 1; return s }(),
+	}); done {
+		t.Fatal("observedGeneration 1 of generation 2 counted as rolled out")
+	}
+	cs := fake.NewClientset(rolloutFixture(1, complete, waiting("ImagePullBackOff", "stale"))...)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := deploymentRollout(ctx, cs, "default", "web")
+	if err == nil || !strings.Contains(err.Error(), "has not seen generation 2") {
+		t.Fatalf("want a timeout waiting for the controller, got %v", err)
+	}
+
+	// Once the controller catches up with a complete status, the wait ends.
+	cs = fake.NewClientset(rolloutFixture(2, complete, corev1.PodStatus{Phase: corev1.PodRunning})...)
+	if err := deploymentRollout(context.Background(), cs, "default", "web"); err != nil {
+		t.Fatalf("a complete rollout: %v", err)
+	}
+}
+
+// The controller's own verdicts end the wait: progress deadline, replica failure.
+func TestRolloutControllerVerdicts(t *testing.T) {
+	for reason, cond := range map[string]appsv1.DeploymentCondition{
+		"ProgressDeadlineExceeded": {Type: appsv1.DeploymentProgressing, Status: corev1.ConditionFalse, Reason: "ProgressDeadlineExceeded", Message: "took too long"},
+		"FailedCreate":             {Type: appsv1.DeploymentReplicaFailure, Status: corev1.ConditionTrue, Reason: "FailedCreate", Message: "exceeded quota"},
+	} {
+		s := halfway
+		s.Conditions = []appsv1.DeploymentCondition{cond}
+		cs := fake.NewClientset(rolloutFixture(2, s, corev1.PodStatus{Phase: corev1.PodPending})...)
+		err := deploymentRollout(context.Background(), cs, "default", "web")
+		if err == nil || !strings.Contains(err.Error(), cond.Message) {
+			t.Errorf("%s: got %v", reason, err)
+		}
+	}
+}
