@@ -91,6 +91,9 @@ func (p *slipwayProvider) Resources(context.Context) []func() resource.Resource 
 		NewSecretResource,
 		NewDeploymentResource,
 		NewServiceResource,
+		NewStatefulSetResource,
+		NewVolumeResource,
+		NewVolumeClaimResource,
 	}
 }
 

@@ -1,7 +1,7 @@
 package provider
 
-// Waits after apply: rollouts of deployments. They fail fast with the reason when
-// waiting cannot help.
+// Waits after apply: rollouts of deployments and stateful sets, binding of volume
+// claims. Each fails fast with the reason when waiting cannot help.
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
@@ -144,6 +146,51 @@ func newReplicaSetHash(ctx context.Context, cs kubernetes.Interface, d *appsv1.D
 	return "", nil
 }
 
+// statefulSetRollout waits until a stateful set's current generation is rolled out,
+// as `kubectl rollout status` judges it, failing fast like deploymentRollout. With
+// the OnDelete strategy nothing rolls out on its own, so there is nothing to wait for.
+func statefulSetRollout(ctx context.Context, cs kubernetes.Interface, ns, name string) error {
+	return poll(ctx, func() (bool, string, error) {
+		s, err := cs.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		if s.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType {
+			return false, "", errNotWaited
+		}
+		done, why := statefulSetDone(s)
+		if done || s.Status.ObservedGeneration < s.Generation || s.Status.UpdateRevision == "" {
+			return done, why, nil
+		}
+		return false, why, podsFailure(ctx, cs, ns, s.Spec.Selector, appsv1.ControllerRevisionHashLabelKey, s.Status.UpdateRevision)
+	})
+}
+
+// statefulSetDone reports whether s is rolled out, or what it waits for.
+func statefulSetDone(s *appsv1.StatefulSet) (bool, string) {
+	st := s.Status
+	if st.ObservedGeneration < s.Generation {
+		return false, fmt.Sprintf("the controller has not seen generation %d yet", s.Generation)
+	}
+	want := int32(1)
+	if s.Spec.Replicas != nil {
+		want = *s.Spec.Replicas
+	}
+	partition := int32(0)
+	if ru := s.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil {
+		partition = *ru.Partition
+	}
+	switch {
+	case st.ReadyReplicas < want:
+		return false, fmt.Sprintf("%d of %d replicas ready", st.ReadyReplicas, want)
+	case partition > 0 && st.UpdatedReplicas < want-partition:
+		return false, fmt.Sprintf("%d of %d replicas above the partition updated", st.UpdatedReplicas, want-partition)
+	case partition == 0 && st.UpdateRevision != st.CurrentRevision:
+		return false, fmt.Sprintf("%d of %d replicas updated", st.UpdatedReplicas, want)
+	}
+	return true, ""
+}
+
 // podsFailure looks at the pods of the selector that carry label=value (the pods
 // of the newest revision) and returns the first certain failure among them.
 func podsFailure(ctx context.Context, cs kubernetes.Interface, ns string, selector *metav1.LabelSelector, label, value string) error {
@@ -187,4 +234,55 @@ func podFailure(p *corev1.Pod, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// claimBinding waits until a volume claim is bound. A claim whose storage class
+// binds on first use (WaitForFirstConsumer) is bound only once a pod uses it, which
+// may be created later in the same apply: there is nothing to wait for.
+func claimBinding(ctx context.Context, cs kubernetes.Interface, ns, name string) error {
+	return poll(ctx, func() (bool, string, error) {
+		c, err := cs.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		switch c.Status.Phase {
+		case corev1.ClaimBound:
+			return true, "", nil
+		case corev1.ClaimLost:
+			return false, "", fmt.Errorf("the claim lost its volume %s", c.Spec.VolumeName)
+		}
+		class, err := claimClass(ctx, cs, c)
+		if err != nil {
+			return false, fmt.Sprintf("claim %s (its storage class: %v)", c.Status.Phase, err), nil
+		}
+		if class != nil && class.VolumeBindingMode != nil && *class.VolumeBindingMode == storagev1.VolumeBindingWaitForFirstConsumer {
+			return false, "", errNotWaited
+		}
+		return false, fmt.Sprintf("claim %s, no volume bound yet", c.Status.Phase), nil
+	})
+}
+
+// claimClass returns the claim's storage class: the one it names, or the default
+// class when it names none; nil when it has none (static binding to volumes).
+func claimClass(ctx context.Context, cs kubernetes.Interface, c *corev1.PersistentVolumeClaim) (*storagev1.StorageClass, error) {
+	if n := c.Spec.StorageClassName; n != nil {
+		if *n == "" {
+			return nil, nil
+		}
+		sc, err := cs.StorageV1().StorageClasses().Get(ctx, *n, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return sc, err
+	}
+	list, err := cs.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for i := range list.Items {
+		if list.Items[i].Annotations["storageclass.kubernetes.io/is-default-class"] == "true" {
+			return &list.Items[i], nil
+		}
+	}
+	return nil, nil
 }

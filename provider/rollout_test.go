@@ -2,12 +2,14 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -166,5 +168,81 @@ func TestRolloutControllerVerdicts(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), cond.Message) {
 			t.Errorf("%s: got %v", reason, err)
 		}
+	}
+}
+
+func TestStatefulSetDone(t *testing.T) {
+	base := appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Generation: 3},
+		Spec:       appsv1.StatefulSetSpec{Replicas: int32p(2)},
+		Status: appsv1.StatefulSetStatus{ObservedGeneration: 3, ReadyReplicas: 2, UpdatedReplicas: 2,
+			CurrentRevision: "r2", UpdateRevision: "r2"},
+	}
+	if done, why := statefulSetDone(&base); !done {
+		t.Fatalf("complete stateful set: %s", why)
+	}
+	behind := base
+	behind.Status.ObservedGeneration = 2
+	if done, _ := statefulSetDone(&behind); done {
+		t.Error("observedGeneration behind counted as rolled out")
+	}
+	mid := base
+	mid.Status.CurrentRevision = "r1"
+	if done, _ := statefulSetDone(&mid); done {
+		t.Error("revisions differ, yet counted as rolled out")
+	}
+	part := mid
+	part.Spec.UpdateStrategy.RollingUpdate = &appsv1.RollingUpdateStatefulSetStrategy{Partition: int32p(1)}
+	part.Status.UpdatedReplicas = 1
+	if done, why := statefulSetDone(&part); !done {
+		t.Errorf("partitioned rollout with the replicas above the partition updated: %s", why)
+	}
+}
+
+// A claim waits for binding, except when its class binds on first use: then the
+// wait ends at once without an outcome, so an apply that creates the pod after the
+// claim never deadlocks.
+func TestClaimBinding(t *testing.T) {
+	wffc := storagev1.VolumeBindingWaitForFirstConsumer
+	immediate := storagev1.VolumeBindingImmediate
+	classes := []runtime.Object{
+		&storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "local",
+			Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"}}, VolumeBindingMode: &wffc},
+		&storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "fast"}, VolumeBindingMode: &immediate},
+	}
+	claim := func(class *string, phase corev1.PersistentVolumeClaimPhase) runtime.Object {
+		return &corev1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: "default"},
+			Spec:       corev1.PersistentVolumeClaimSpec{StorageClassName: class, VolumeName: "pv-1"},
+			Status:     corev1.PersistentVolumeClaimStatus{Phase: phase},
+		}
+	}
+	str := func(s string) *string { return &s }
+	for _, tc := range []struct {
+		name  string
+		claim runtime.Object
+		want  string // "" done, "skip" errNotWaited, else part of the error
+	}{
+		{"bound", claim(str("fast"), corev1.ClaimBound), ""},
+		{"default class binds on first use", claim(nil, corev1.ClaimPending), "skip"},
+		{"named class binds on first use", claim(str("local"), corev1.ClaimPending), "skip"},
+		{"immediate class pending", claim(str("fast"), corev1.ClaimPending), "timed out waiting: claim Pending"},
+		{"no class pending", claim(str(""), corev1.ClaimPending), "timed out waiting: claim Pending"},
+		{"lost", claim(str("fast"), corev1.ClaimLost), "lost its volume pv-1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := fake.NewClientset(append([]runtime.Object{tc.claim}, classes...)...)
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			err := claimBinding(ctx, cs, "default", "data")
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("want bound, got %v", err)
+			case tc.want == "skip" && !errors.Is(err, errNotWaited):
+				t.Fatalf("want no wait, got %v", err)
+			case tc.want != "" && tc.want != "skip" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("want an error with %q, got %v", tc.want, err)
+			}
+		})
 	}
 }

@@ -1,0 +1,2 @@
+# A volume is cluster-scoped: it imports by name.
+terraform import slipway_volume.shared shared
