@@ -35,7 +35,9 @@ const (
 	pendingPath = lockDir + "/restart-pending"
 	// generationPath counts the lock's acquisitions (see lockPhase).
 	generationPath = lockDir + "/generation"
-	stagingName    = ".slipway-staging" // in the login user's home
+	// kubectlCache is the discovery cache of the kubectl runs Remove makes.
+	kubectlCache = lockDir + "/kubectl-cache"
+	stagingName  = ".slipway-staging" // in the login user's home
 )
 
 // Host is one machine an operation works on.
@@ -100,6 +102,8 @@ type Options struct {
 	ReadyPoll time.Duration
 	// HolderID names this run in host locks; default a random id.
 	HolderID string
+	// DrainTimeout bounds draining one node in Remove; default 5 minutes.
+	DrainTimeout time.Duration
 }
 
 func (o *Options) defaults() {

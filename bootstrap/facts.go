@@ -15,6 +15,7 @@ import (
 
 // Facts is what a host is and has, gathered before anything changes.
 type Facts struct {
+	Hostname    string // the default node name
 	OS          string // ID from /etc/os-release ("debian")
 	OSVersion   string // VERSION_ID ("12")
 	Machine     string // uname -m ("x86_64")
@@ -75,6 +76,7 @@ func (f *Facts) ExistingConfig() (*config.Config, error) {
 // factsScript prints key=value lines. It reads, never writes.
 const factsScript = `set -u
 if [ -r /etc/os-release ]; then . /etc/os-release; fi
+echo "hostname=$(hostname)"
 echo "os=${ID:-unknown}"
 echo "os_version=${VERSION_ID:-}"
 echo "machine=$(uname -m)"
@@ -110,6 +112,8 @@ func parseFacts(out string) (*Facts, error) {
 			continue
 		}
 		switch k {
+		case "hostname":
+			f.Hostname = v
 		case "os":
 			f.OS = v
 		case "os_version":

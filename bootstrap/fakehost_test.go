@@ -95,6 +95,7 @@ type fakeHost struct {
 	mu          sync.Mutex
 	uid         string
 	home        string
+	hostname    string
 	init        string
 	machine     string
 	files       map[string][]byte // files the phases put in place on the host
@@ -118,7 +119,7 @@ type fakeHost struct {
 
 func newFakeHost(t *testing.T, root bool) *fakeHost {
 	fh := &fakeHost{t: t, Fake: &remote.Fake{Name: "fake-1:22", Root: root}, init: "systemd", machine: "x86_64",
-		files: map[string][]byte{}, releases: map[string]string{}, uid: "0", home: "/root"}
+		files: map[string][]byte{}, releases: map[string]string{}, uid: "0", home: "/root", hostname: "fake-1"}
 	if !root {
 		fh.uid, fh.home = "1000", "/home/admin"
 	}
@@ -155,7 +156,7 @@ func (fh *fakeHost) script() {
 	}))
 	f.On(`^set -u\nif \[ -r /etc/os-release \]`, lock(func(remote.Call, []string) (string, error) {
 		var b strings.Builder
-		fmt.Fprintf(&b, "os=debian\nos_version=12\nmachine=%s\ninit=%s\ncgroup=2\ndisk_free_kib=10000000\ndata_free_kib=10000000\n", fh.machine, fh.init)
+		fmt.Fprintf(&b, "hostname=%s\nos=debian\nos_version=12\nmachine=%s\ninit=%s\ncgroup=2\ndisk_free_kib=10000000\ndata_free_kib=10000000\n", fh.hostname, fh.machine, fh.init)
 		if fh.link != "" {
 			fmt.Fprintf(&b, "binary=%s\nversion=%s\n", fh.link, "x")
 		}

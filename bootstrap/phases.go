@@ -326,7 +326,7 @@ func releaseLock(ctx context.Context, h *Host, removeDir bool) error {
 	}
 	cmd := fmt.Sprintf(`f=%s; if [ -f "$f" ] && grep -qx %s "$f"; then rm -f "$f"; fi`, lockPath, q("holder="+l.holder))
 	if removeDir {
-		cmd += "; rm -f " + generationPath + "; rmdir " + lockDir + " 2>/dev/null || true"
+		cmd += "; rm -rf " + generationPath + " " + kubectlCache + "; rmdir " + lockDir + " 2>/dev/null || true"
 	}
 	_, err := h.sh(ctx, cmd)
 	l.release()
