@@ -783,13 +783,15 @@ func TestE2ERealBundleServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := testhosts.Start(t, "e2e-boot-real", 1)
+	inv := testhosts.Start(t, "e2e-boot-real", 2)
 	key := inv.PrivateKeyPEM(t)
 	th := inv.Hosts[0]
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	sh := rootShell(t, ctx, inv, key, th)
 	before := sh(snapshotScript)
+	agentSh := rootShell(t, ctx, inv, key, inv.Hosts[1])
+	agentBefore := agentSh(snapshotScript)
 
 	const token = "K10e2e-real-00000000000000000000::server:real-join-secret"
 	mk := func(notReadySeconds int64) *Host {
@@ -860,6 +862,41 @@ func TestE2ERealBundleServer(t *testing.T) {
 		}
 		if got := notReadyToleration(t, ctx, newAPIClient(t, h.Kubeconfig)); got != 45 {
 			t.Errorf("default-not-ready-toleration-seconds in effect after the change: %d, want 45", got)
+		}
+	})
+
+	// Removing a node: the bundle cannot run an agent yet, so the agent's host runs
+	// the stand-in node binary and its Node object is created through the API, in
+	// place of the kubelet's registration. Draining and deleting it are real
+	// (`slipway kubectl` on the server, against the real apiserver), and so is the
+	// reset of its host.
+	t.Run("remove an agent", func(t *testing.T) {
+		ah := inv.Hosts[1]
+		agentCfg := config.Config{Role: config.RoleAgent, Server: h.APIServer, Token: token, NodeName: ah.Name, NodeIP: ah.Address}
+		agent := &Host{Name: ah.Name, SSH: sshConfig(inv, key, ah, "sudopw"), Config: agentCfg}
+		standIn := makeBundle(t, t.TempDir(), "0.0.0-e2e", "amd64")
+		if err := Install(ctx, []*Host{agent}, Options{Bundles: map[string]string{"amd64": standIn}, SkipWaitReady: true, Logf: t.Logf}); err != nil {
+			t.Fatal(err)
+		}
+		api := newAPIClient(t, h.Kubeconfig)
+		node := []byte(`{"apiVersion":"v1","kind":"Node","metadata":{"name":"` + ah.Name + `"}}`)
+		if code, body, err := api.do(ctx, http.MethodPost, "/api/v1/nodes", node); err != nil || code != http.StatusCreated {
+			t.Fatalf("create Node %s: %d %v %s", ah.Name, code, err, body)
+		}
+		start := time.Now()
+		server := &Host{Name: th.Name, SSH: sshConfig(inv, key, th, "admin"), Config: mk(0).Config}
+		if err := Remove(ctx, server, []*Host{{Name: ah.Name, SSH: sshConfig(inv, key, ah, "sudopw"), Config: agentCfg}}, opts(&recorders{})); err != nil {
+			t.Fatal(err)
+		}
+		logTook(t, "remove an agent (drain, delete the Node, reset its host)", start)
+		if code, body, err := api.do(ctx, http.MethodGet, "/api/v1/nodes/"+ah.Name, nil); err != nil || code != http.StatusNotFound {
+			t.Errorf("the Node is still there: %d %v %s", code, err, body)
+		}
+		if after := agentSh(snapshotScript); after != agentBefore {
+			t.Errorf("the agent's host differs from how it was found:\n%s", diffLines(agentBefore, after))
+		}
+		if got := invocation(); got == "" || strings.TrimSpace(sh("systemctl is-active slipway.service")) != "active" {
+			t.Errorf("the server must keep running")
 		}
 	})
 
