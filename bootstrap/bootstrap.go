@@ -145,6 +145,7 @@ func Install(ctx context.Context, hosts []*Host, opts Options) error {
 		&startPhase{},
 		&waitReadyPhase{skip: opts.SkipWaitReady, timeout: opts.ReadyTimeout, poll: opts.ReadyPoll},
 		&kubeconfigPhase{skip: opts.SkipWaitReady},
+		&joinPhase{hosts: hosts, skip: opts.SkipWaitReady, timeout: opts.ReadyTimeout, poll: opts.ReadyPoll},
 		&unlockPhase{},
 	}}
 	return m.Run(ctx, hosts)

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/slipway-dev/terraform-provider-slipway/bootstrap/remote"
+	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/config"
 )
 
 // fakeSlipway is the bundle's bin/slipway in tests: it answers version and status and
@@ -112,6 +113,8 @@ type fakeHost struct {
 	journal     string
 	restarts    int
 	starts      int
+	// otherNodes adds lines to `kubectl get nodes` (under mu): nodes of other hosts.
+	otherNodes func() []string
 	// afterFacts runs (under mu) once the facts script's answer is ready: a stand-in
 	// for another run changing the host right after this run looked at it.
 	afterFacts func()
@@ -291,6 +294,23 @@ func (fh *fakeHost) script() {
 			return "", f.Exit(c, 1, "", "cat: /etc/slipway/admin.kubeconfig: No such file or directory")
 		}
 		return fakeKubeconfig, nil
+	}))
+	f.On(` --cache-dir /run/slipway/kubectl-cache get nodes -o jsonpath=`, lock(func(remote.Call, []string) (string, error) {
+		var b strings.Builder
+		// A server with a kubelet is a node itself, Ready while it runs.
+		if c, err := config.Parse(fh.files[configPath]); fh.active && err == nil && !c.DisableAgent {
+			name := c.NodeName
+			if name == "" {
+				name = fh.hostname
+			}
+			b.WriteString(name + "\tTrue\tKubeletReady\tkubelet is posting ready status\n")
+		}
+		if fh.otherNodes != nil {
+			for _, l := range fh.otherNodes() {
+				b.WriteString(l + "\n")
+			}
+		}
+		return b.String(), nil
 	}))
 	f.On(`^journalctl -u slipway.service`, lock(func(remote.Call, []string) (string, error) { return fh.journal, nil }))
 	f.On(`^set -u\ndata=`, lock(func(remote.Call, []string) (string, error) {
