@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -657,4 +658,38 @@ func TestKubeconfigFetched(t *testing.T) {
 			t.Errorf("%s: fetched a kubeconfig", name)
 		}
 	}
+}
+
+// A bundle read once is not read again, unless the file changed.
+func TestBundleReadOnceUnlessChanged(t *testing.T) {
+	dir := t.TempDir()
+	p := makeBundle(t, dir, "0.1.0", "amd64")
+	a, err := readBundle(p)
+	if err != nil || a.Version != "0.1.0" {
+		t.Fatalf("read %v %v", a, err)
+	}
+	// Another bundle moved over the same path, its time set back to the first's.
+	fi, _ := os.Stat(p)
+	q := makeBundle(t, t.TempDir(), "0.2.0", "amd64")
+	if err := os.Rename(q, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, fi.ModTime(), fi.ModTime().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := readBundle(p)
+	if err != nil || b.Version != "0.2.0" || b.SHA256 == a.SHA256 {
+		t.Fatalf("a changed bundle must be read again: %+v %v", b, err)
+	}
+	if want := sum(mustRead(t, p)); b.SHA256 != want {
+		t.Fatalf("checksum %s, want %s", b.SHA256, want)
+	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -14,6 +14,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 )
 
 // bundleInfo describes a local bundle tarball: what it is and how to check it on a host.
@@ -59,30 +61,52 @@ func readBundles(paths map[string]string) (map[string]*bundleInfo, error) {
 	return out, nil
 }
 
-// readBundle checksums the tarball and reads its manifest.json.
+// bundleCache keeps what readBundle found, by path, size and modification time:
+// reading a bundle means decompressing all of it (the manifest comes after the
+// binary), over a second for the real one, and a process (the provider) works
+// with the same bundle for every host.
+var bundleCache = struct {
+	sync.Mutex
+	m map[bundleKey]*bundleInfo
+}{m: map[bundleKey]*bundleInfo{}}
+
+type bundleKey struct {
+	path  string
+	size  int64
+	mtime time.Time
+}
+
+// readBundle checksums the tarball and reads its manifest.json, in one pass.
 func readBundle(path string) (*bundleInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read bundle: %w", err)
 	}
 	defer f.Close()
-	h := sha256.New()
-	size, err := io.Copy(h, f)
+	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("read bundle %s: %w", path, err)
+		return nil, fmt.Errorf("read bundle: %w", err)
 	}
-	b := &bundleInfo{Path: path, Name: filepath.Base(path), SHA256: hex.EncodeToString(h.Sum(nil)), Size: size}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
+	abs, _ := filepath.Abs(path)
+	key := bundleKey{abs, fi.Size(), fi.ModTime()}
+	bundleCache.Lock()
+	cached := bundleCache.m[key]
+	bundleCache.Unlock()
+	if cached != nil {
+		b := *cached
+		b.Path = path
+		return &b, nil
 	}
-	zr, err := gzip.NewReader(f)
+
+	h := sha256.New()
+	zr, err := gzip.NewReader(io.TeeReader(f, h))
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s is not a gzip tarball: %w", path, err)
 	}
 	tr := tar.NewReader(zr)
 	var m *manifest
 	hasBinary := false
-	for {
+	for m == nil || !hasBinary {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -100,14 +124,23 @@ func readBundle(path string) (*bundleInfo, error) {
 			hasBinary = true
 		}
 	}
+	// The rest of the file counts for the checksum, decompressed or not.
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, fmt.Errorf("read bundle %s: %w", path, err)
+	}
 	if m == nil || m.Slipway == "" {
 		return nil, fmt.Errorf("bundle %s has no manifest.json naming its version", path)
 	}
 	if !hasBinary {
 		return nil, fmt.Errorf("bundle %s has no bin/slipway", path)
 	}
-	b.Version, b.Arch, b.Files = m.Slipway, m.Arch, m.Files
-	return b, nil
+	b := &bundleInfo{Path: path, Name: filepath.Base(path), SHA256: hex.EncodeToString(h.Sum(nil)), Size: fi.Size(),
+		Version: m.Slipway, Arch: m.Arch, Files: m.Files}
+	bundleCache.Lock()
+	bundleCache.m[key] = b
+	bundleCache.Unlock()
+	c := *b
+	return &c, nil
 }
 
 // checkLines is the manifest as `sha256sum -c` input.
