@@ -54,6 +54,11 @@ const (
 	APIServerEtcdClient    = "apiserver-etcd-client"
 	EtcdServer             = "etcd/server"
 	EtcdPeer               = "etcd/peer"
+	// The server's own node: its kubelet's client and serving certificates and
+	// kube-proxy's client certificate.
+	KubeletClient  = "kubelet-client"
+	KubeletServing = "kubelet-serving"
+	KubeProxy      = "kube-proxy"
 )
 
 // ServiceAccountKey is the base name of the service-account key pair
@@ -116,8 +121,8 @@ var (
 // leaves lists every certificate the server needs for spec.
 func leaves(spec Spec) []leaf {
 	apiDNS, apiIPs := APIServerSANs(spec)
-	etcdDNS := uniqueSorted([]string{"localhost", spec.Hostname, spec.NodeName})
-	etcdIPs := uniqueIPs([]net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback, spec.NodeIP})
+	hostDNS := uniqueSorted([]string{"localhost", spec.Hostname, spec.NodeName})
+	hostIPs := uniqueIPs([]net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback, spec.NodeIP})
 	return []leaf{
 		{name: APIServer, ca: ClusterCA, cn: "kube-apiserver", usages: serverAuth, dns: apiDNS, ips: apiIPs},
 		{name: Admin, ca: ClusterCA, cn: "system:admin", orgs: []string{"system:masters"}, usages: clientAuth},
@@ -128,8 +133,14 @@ func leaves(spec Spec) []leaf {
 		{name: APIServerKubeletClient, ca: ClusterCA, cn: "kube-apiserver-kubelet-client", orgs: []string{"system:masters"}, usages: clientAuth},
 		{name: FrontProxyClient, ca: FrontProxyCA, cn: "system:auth-proxy", usages: clientAuth},
 		{name: APIServerEtcdClient, ca: EtcdCA, cn: "kube-apiserver-etcd-client", usages: clientAuth},
-		{name: EtcdServer, ca: EtcdCA, cn: "etcd-server", usages: bothAuth, dns: etcdDNS, ips: etcdIPs},
-		{name: EtcdPeer, ca: EtcdCA, cn: "etcd-peer", usages: bothAuth, dns: etcdDNS, ips: etcdIPs},
+		{name: EtcdServer, ca: EtcdCA, cn: "etcd-server", usages: bothAuth, dns: hostDNS, ips: hostIPs},
+		{name: EtcdPeer, ca: EtcdCA, cn: "etcd-peer", usages: bothAuth, dns: hostDNS, ips: hostIPs},
+		// The Node authorizer and NodeRestriction know a kubelet by this subject.
+		{name: KubeletClient, ca: ClusterCA, cn: "system:node:" + spec.NodeName, orgs: []string{"system:nodes"}, usages: clientAuth},
+		// Signed by the cluster CA, so the apiserver verifies the kubelet it calls.
+		{name: KubeletServing, ca: ClusterCA, cn: spec.NodeName, usages: serverAuth, dns: hostDNS, ips: hostIPs},
+		// Upstream's default binding gives this user the system:node-proxier role.
+		{name: KubeProxy, ca: ClusterCA, cn: "system:kube-proxy", usages: clientAuth},
 	}
 }
 

@@ -128,6 +128,8 @@ func (l *layout) apiserverArgs() []string {
 		flag("tls-private-key-file", p.Key(pki.APIServer)),
 		flag("kubelet-client-certificate", p.Cert(pki.APIServerKubeletClient)),
 		flag("kubelet-client-key", p.Key(pki.APIServerKubeletClient)),
+		// Kubelets serve with certificates from the cluster CA: check them.
+		flag("kubelet-certificate-authority", p.Cert(pki.ClusterCA)),
 		flag("proxy-client-cert-file", p.Cert(pki.FrontProxyClient)),
 		flag("proxy-client-key-file", p.Key(pki.FrontProxyClient)),
 		flag("requestheader-client-ca-file", p.Cert(pki.FrontProxyCA)),

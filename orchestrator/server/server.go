@@ -20,10 +20,15 @@ import (
 	"syscall"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/config"
+	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/node"
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/pki"
 )
 
@@ -60,10 +65,6 @@ func Run(ctx context.Context, opts Options) error {
 
 	if err := l.prepare(); err != nil {
 		return err
-	}
-	if !l.cfg.DisableAgent {
-		klog.Warning("slipway: the node components (kubelet, container runtime, networking, DNS, kube-proxy) are not built yet: " +
-			"running the control plane only, so this node will not run pods (set disable-agent: true to silence this)")
 	}
 
 	exits := make(chan componentExit, 8)
@@ -114,6 +115,11 @@ func Run(ctx context.Context, opts Options) error {
 
 	start(untilExit, "kube-controller-manager", func(ctx context.Context) error { return components.controllerManager(ctx, l) })
 	start(untilExit, "kube-scheduler", func(ctx context.Context) error { return components.scheduler(ctx, l) })
+	if !l.cfg.DisableAgent {
+		// The node part reports its own components by name ("node: kubelet failed: ...").
+		start(ctx, "node", func(ctx context.Context) error { return components.node(ctx, l) })
+		go l.labelControlPlane(ctx)
+	}
 
 	select {
 	case <-ctx.Done():
@@ -138,6 +144,7 @@ var components = struct {
 	apiserver         func(context.Context, *layout, net.Listener) error
 	controllerManager func(context.Context, *layout) error
 	scheduler         func(context.Context, *layout) error
+	node              func(context.Context, *layout) error
 }{
 	apiserver: func(ctx context.Context, l *layout, ln net.Listener) error {
 		return runAPIServer(ctx, l.apiserverArgs(), ln)
@@ -146,6 +153,13 @@ var components = struct {
 		return runControllerManager(ctx, l.controllerManagerArgs())
 	},
 	scheduler: func(ctx context.Context, l *layout) error { return runScheduler(ctx, l.schedulerArgs()) },
+	node: func(ctx context.Context, l *layout) error {
+		opts, err := l.nodeOptions()
+		if err != nil {
+			return err
+		}
+		return node.Run(ctx, opts)
+	},
 }
 
 // componentExit reports that a component's run function returned.
@@ -296,7 +310,7 @@ func (l *layout) prepare() error {
 		return fmt.Errorf("certificates: %w", err)
 	}
 	l.pki = p
-	for _, user := range []string{pki.ControllerManager, pki.Scheduler, pki.Admin} {
+	for _, user := range []string{pki.ControllerManager, pki.Scheduler, pki.Admin, pki.KubeletClient, pki.KubeProxy} {
 		k := pki.Kubeconfig{Server: l.apiURL(), CAFile: p.Cert(pki.ClusterCA), CertFile: p.Cert(user), KeyFile: p.Key(user)}
 		if err := k.Write(l.kubeconfig(user)); err != nil {
 			return fmt.Errorf("kubeconfig for %s: %w", user, err)
@@ -366,3 +380,54 @@ func (l *layout) adminHTTPClient() (*http.Client, error) {
 }
 
 func since(t time.Time) string { return time.Since(t).Round(100 * time.Millisecond).String() }
+
+// nodeOptions are the node part's settings on a server: its kubelet and kube-proxy
+// authenticate with certificates this server issued itself, and the bundle's
+// helpers sit beside the slipway binary.
+func (l *layout) nodeOptions() (node.Options, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return node.Options{}, fmt.Errorf("find the bundle's helpers: %w", err)
+	}
+	exe, err = filepath.EvalSymlinks(exe)
+	if err != nil {
+		return node.Options{}, fmt.Errorf("find the bundle's helpers: %w", err)
+	}
+	return node.Options{
+		Config:            l.cfg,
+		NodeIP:            l.nodeIP,
+		BinDir:            filepath.Dir(exe),
+		KubeletKubeconfig: l.kubeconfig(pki.KubeletClient),
+		ProxyKubeconfig:   l.kubeconfig(pki.KubeProxy),
+		ClientCAFile:      l.pki.Cert(pki.ClusterCA),
+		KubeletCertFile:   l.pki.Cert(pki.KubeletServing),
+		KubeletKeyFile:    l.pki.Key(pki.KubeletServing),
+	}, nil
+}
+
+// labelControlPlane marks this server's Node with the control-plane role once it
+// has registered. A kubelet may not set node-role labels on itself
+// (NodeRestriction), so the server does it with its own credentials.
+func (l *layout) labelControlPlane(ctx context.Context) {
+	rc, err := clientcmd.BuildConfigFromFlags("", l.kubeconfig(pki.Admin))
+	if err != nil {
+		klog.Errorf("slipway: label the control-plane node: %v", err)
+		return
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		klog.Errorf("slipway: label the control-plane node: %v", err)
+		return
+	}
+	patch := []byte(`{"metadata":{"labels":{"node-role.kubernetes.io/control-plane":"true"}}}`)
+	for ctx.Err() == nil {
+		_, err := cs.CoreV1().Nodes().Patch(ctx, l.cfg.NodeName, types.StrategicMergePatchType, patch, metav1.PatchOptions{FieldManager: "slipway"})
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
