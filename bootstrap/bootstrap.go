@@ -56,6 +56,9 @@ type Host struct {
 	// Changes lists what the operation changed on the host, in order ("uploaded
 	// bundle ...", "restarted slipway.service"); empty when the host already held.
 	Changes []string
+	// HostKey is the public key the host presented ("ssh-ed25519 AAAA..."): with
+	// SSH.TrustOnFirstUse, the one to record and pin from then on.
+	HostKey string
 	// Kubeconfig is a server's admin kubeconfig, fetched once the server is ready,
 	// with its API address set to the host's (APIServer): sensitive.
 	Kubeconfig []byte
@@ -195,7 +198,7 @@ func (h *Host) init(logf func(string, ...any)) {
 	h.redact.Add(datastoreSecrets(h.Config.DatastoreEndpoint)...)
 	// Everything below is one run's state: a Host used for a second operation
 	// starts from what that run finds, never from what the last one left.
-	h.Facts, h.Changes, h.Kubeconfig, h.APIServer = nil, nil, nil, ""
+	h.Facts, h.Changes, h.Kubeconfig, h.APIServer, h.HostKey = nil, nil, nil, "", ""
 	h.run, h.dialled, h.home, h.root = nil, false, "", false
 	h.staged, h.marked, h.bundle, h.lock, h.phaseTime = false, false, nil, nil, 0
 	h.binaryChanged, h.configChanged, h.unitChanged = false, false, false

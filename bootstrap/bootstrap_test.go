@@ -3,6 +3,8 @@ package bootstrap
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/slipway-dev/terraform-provider-slipway/bootstrap/remote"
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/config"
@@ -692,4 +696,37 @@ func mustRead(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// keyedRunner is a Runner that reports the host key it saw, as remote.SSH does.
+type keyedRunner struct {
+	remote.Runner
+	key ssh.PublicKey
+}
+
+func (k keyedRunner) HostKey() ssh.PublicKey { return k.key }
+
+// With trust on first use, the key the host presented comes back on the Host, for
+// Terraform to keep and pin.
+func TestHostKeyReported(t *testing.T) {
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	signer, _ := ssh.NewSignerFromKey(priv)
+	fh := newFakeHost(t, true)
+	var dialled remote.Config
+	opts := fakeOptions(t, &logBuffer{}, makeBundle(t, t.TempDir(), "0.1.0", "amd64"))
+	opts.Dial = func(_ context.Context, cfg remote.Config) (remote.Runner, error) {
+		dialled = cfg
+		return keyedRunner{fh.Fake, signer.PublicKey()}, nil
+	}
+	h := &Host{SSH: remote.Config{Address: "10.0.0.9", User: "root", TrustOnFirstUse: true}, Config: serverConfig()}
+	if err := Install(context.Background(), []*Host{h}, opts); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
+	if h.HostKey != want || !dialled.TrustOnFirstUse {
+		t.Fatalf("HostKey = %q, want %q", h.HostKey, want)
+	}
+	if !strings.Contains(string(h.Kubeconfig), "server: https://10.0.0.9:6443") {
+		t.Fatalf("the kubeconfig must point at the SSH address without node-ip:\n%s", h.Kubeconfig)
+	}
 }

@@ -43,6 +43,14 @@ type recorder struct {
 	slow      time.Duration
 }
 
+// HostKey passes on the key the host presented.
+func (r *recorder) HostKey() ssh.PublicKey {
+	if k, ok := r.Runner.(interface{ HostKey() ssh.PublicKey }); ok {
+		return k.HostKey()
+	}
+	return nil
+}
+
 func (r *recorder) note(s string) {
 	r.mu.Lock()
 	r.calls = append(r.calls, s)
@@ -224,7 +232,12 @@ func installScenario(t *testing.T, ctx context.Context, inv testhosts.Inventory,
 			if label != "" && i == 1 {
 				cfg.NodeLabels = []string{label}
 			}
-			hosts = append(hosts, &Host{Name: h.Name, SSH: sshConfig(inv, key, h, users[i]), Config: cfg})
+			ssh := sshConfig(inv, key, h, users[i])
+			if i == 2 {
+				// Trust on first use: the key seen comes back, to be pinned.
+				ssh.HostKey, ssh.TrustOnFirstUse = "", true
+			}
+			hosts = append(hosts, &Host{Name: h.Name, SSH: ssh, Config: cfg})
 		}
 		return hosts
 	}
@@ -262,6 +275,11 @@ func installScenario(t *testing.T, ctx context.Context, inv testhosts.Inventory,
 		t.Fatalf("install: %v", err)
 	}
 	installSecs := logTook(t, "install 1 server + 2 agents from bare hosts, stand-in node binary ("+strings.Join(users, ",")+")", start)
+	// The host's own key files, read over the pinned root connection.
+	keys := shells[2]("cat /etc/ssh/ssh_host_*_key.pub | awk '{ print $1 \" \" $2 }'")
+	if got := hosts[2].HostKey; got == "" || !strings.Contains("\n"+keys, "\n"+got+"\n") {
+		t.Errorf("trust on first use reported host key %q, not one of the host's:\n%s", got, keys)
+	}
 	for i, h := range hosts {
 		sh := shells[i]
 		if len(h.Changes) < 5 {

@@ -16,6 +16,8 @@ import (
 	"text/template"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/slipway-dev/terraform-provider-slipway/bootstrap/remote"
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/config"
 )
@@ -42,6 +44,9 @@ func (p *connectPhase) Run(ctx context.Context, h *Host) error {
 		return err
 	}
 	h.run, h.dialled = r, true
+	if k, ok := r.(interface{ HostKey() ssh.PublicKey }); ok && k.HostKey() != nil {
+		h.HostKey = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k.HostKey())))
+	}
 	h.Logf("connected as %s", cfg.User)
 	return nil
 }
