@@ -116,32 +116,11 @@ func newSigner(t *testing.T) ssh.Signer {
 // startTestServer accepts clients whose public key is authorized.
 func startTestServer(t *testing.T, authorized ssh.PublicKey) *testServer {
 	t.Helper()
-	ts := &testServer{hostKey: newSigner(t)}
-	cfg := &ssh.ServerConfig{
-		PublicKeyCallback: func(_ ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-			if authorized != nil && string(key.Marshal()) == string(authorized.Marshal()) {
-				return nil, nil
-			}
-			return nil, errors.New("key not authorized")
-		},
+	var keys []ssh.PublicKey
+	if authorized != nil {
+		keys = append(keys, authorized)
 	}
-	cfg.AddHostKey(ts.hostKey)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	ts.addr = ln.Addr().String()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go ts.serve(c, cfg)
-		}
-	}()
-	return ts
+	return startServer(t, serverOpts{authorized: keys})
 }
 
 func (ts *testServer) serve(c net.Conn, cfg *ssh.ServerConfig) {
