@@ -14,7 +14,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apiresource "k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/slipway-dev/terraform-provider-slipway/provider/kube"
 )
 
 // The test control plane has no nodes yet, so deployments here are applied with
@@ -426,4 +431,78 @@ func TestCase_PortIdentity_Containers(t *testing.T) {
 			},
 		},
 	})
+}
+
+// Bad input the API server would refuse fails the plan, by a server-side dry run,
+// and nothing reaches the cluster. A namespace created in the same apply does not
+// exist at plan time: that is no reason to fail.
+func TestAccDeploymentPlanTimeDryRun(t *testing.T) {
+	c := clusterRef{accCluster(t)}
+	name := uniqueName(t)
+	ctr := `{
+          name  = "web"
+          image = "nginx"
+        }`
+	mismatched := strings.Replace(deploymentConfig(c, name, ctr), "selector = { match_labels = { app = "+fmt.Sprintf("%q", name), `selector = { match_labels = { app = "other"`, 1)
+	inNewNamespace := strings.Replace(deploymentConfig(c, name, ctr), `namespace = "default"`, "namespace = slipway_namespace.test.metadata.name", 1) +
+		namespaceConfig(name, `{}`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		Steps: []resource.TestStep{
+			{
+				Config:      mismatched,
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Deployment Refused By The API Server.*selector.*does not match template`),
+			},
+			{
+				PreConfig: func() {
+					if _, err := c.Cluster.Client.AppsV1().Deployments("default").Get(bg, name, getOpts); err == nil {
+						t.Error("the refused plan created the deployment")
+					}
+				},
+				Config: inNewNamespace,
+				Check: func(_ *terraformState) error {
+					_, err := c.Cluster.Client.AppsV1().Deployments(name).Get(bg, name, getOpts)
+					return err
+				},
+			},
+		},
+	})
+}
+
+// The API server's warnings reach the request's collector, which apply and the
+// plan-time dry run turn into Terraform warnings ("1.1Gi" of memory is a
+// fractional number of bytes).
+func TestAccAPIServerWarnings(t *testing.T) {
+	c := accCluster(t)
+	clients := &kube.Clients{}
+	dyn, err := clients.Dynamic(kube.Connection{KubeconfigPath: c.Kubeconfig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": uniqueName(t), "namespace": "default"},
+		"spec": map[string]any{
+			"selector": map[string]any{"matchLabels": map[string]any{"app": "w"}},
+			"template": map[string]any{
+				"metadata": map[string]any{"labels": map[string]any{"app": "w"}},
+				"spec": map[string]any{"containers": []any{map[string]any{
+					"name": "web", "image": "nginx",
+					"resources": map[string]any{"limits": map[string]any{"memory": "1.1Gi"}},
+				}}},
+			},
+		},
+	}}
+	ctx, warnings := kube.WithWarnings(bg)
+	gvr := k8sschema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	_, err = dyn.Resource(gvr).Namespace("default").Apply(ctx, obj.GetName(), obj,
+		metav1.ApplyOptions{FieldManager: kube.FieldManager, DryRun: []string{metav1.DryRunAll}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := warnings.List()
+	if len(got) != 1 || !strings.Contains(got[0], "fractional byte value") {
+		t.Fatalf("warnings %q, want the fractional byte value one", got)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -180,29 +181,24 @@ func (r *specResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	}
 }
 
-// apply server-side-applies the plan, writes the result into state and waits; it
-// reports whether the server took the change (a failed wait after that still
-// leaves state, with the done attribute false).
-func (r *specResource) apply(ctx context.Context, plan tfsdk.Plan, state *tfsdk.State, diags *diag.Diagnostics) bool {
-	md, conn, d := r.parts(ctx, plan.GetAttribute)
-	diags.Append(d...)
-	if diags.HasError() {
-		return false
-	}
+// object is the object a plan applies: its metadata and spec as JSON for
+// server-side apply, and the spec's Terraform value.
+func (r *specResource) object(ctx context.Context, plan tfsdk.Plan, md namespacedMetadataModel) (*unstructured.Unstructured, tftypes.Value, diag.Diagnostics) {
+	var diags diag.Diagnostics
 	var spec tftypes.Value
 	if err := tftypesAt(plan.Raw, "spec", &spec); err != nil {
 		diags.AddError("Invalid Plan", err.Error())
-		return false
+		return nil, spec, diags
 	}
 	specJSON, _, err := kschema.ToJSON(spec, r.k.spec)
 	if err != nil {
 		diags.AddError("Invalid Spec", fmt.Sprintf("convert spec: %v", err))
-		return false
+		return nil, spec, diags
 	}
 	labels, annotations, d := metadataMaps(ctx, &md.metadataModel)
 	diags.Append(d...)
 	if diags.HasError() {
-		return false
+		return nil, spec, diags
 	}
 	meta := map[string]any{"name": md.Name.ValueString()}
 	if r.k.namespaced {
@@ -222,13 +218,32 @@ func (r *specResource) apply(ctx context.Context, plan tfsdk.Plan, state *tfsdk.
 	if specJSON != nil {
 		obj.Object["spec"] = specJSON
 	}
+	return obj, spec, diags
+}
+
+// apply server-side-applies the plan, writes the result into state and waits; it
+// reports whether the server took the change (a failed wait after that still
+// leaves state, with the done attribute false).
+func (r *specResource) apply(ctx context.Context, plan tfsdk.Plan, state *tfsdk.State, diags *diag.Diagnostics) bool {
+	md, conn, d := r.parts(ctx, plan.GetAttribute)
+	diags.Append(d...)
+	if diags.HasError() {
+		return false
+	}
+	obj, spec, d := r.object(ctx, plan, md)
+	diags.Append(d...)
+	if diags.HasError() {
+		return false
+	}
 	client, typed, d := r.dynamic(conn)
 	diags.Append(d...)
 	if diags.HasError() {
 		return false
 	}
 	ns, name := r.ns(md), md.Name.ValueString()
-	live, err := namespaced(client, ns).Apply(ctx, name, obj, metav1.ApplyOptions{FieldManager: kube.FieldManager, Force: true})
+	actx, warnings := kube.WithWarnings(ctx)
+	live, err := namespaced(client, ns).Apply(actx, name, obj, metav1.ApplyOptions{FieldManager: kube.FieldManager, Force: true})
+	addWarnings(diags, warnings, fmt.Sprintf("server-side apply of %s %s", r.k.typeName, objRef(ns, name)))
 	if err != nil {
 		diags.AddError("Cannot Apply "+r.k.title, fmt.Sprintf("server-side apply of %s %s: %v", r.k.typeName, objRef(ns, name), err))
 		return false
@@ -419,11 +434,19 @@ func (r *specResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	}
 }
 
-// ModifyPlan plans an update when the last wait did not complete (case W4): the
-// user is never told all is well while old pods serve.
+// ModifyPlan asks the API server whether it would take the planned object, and
+// plans an update when the last wait did not complete (case W4): the user is never
+// told all is well while old pods serve.
 func (r *specResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return // destroy
+	}
+	if req.State.Raw.IsNull() || !req.Plan.Raw.Equal(req.State.Raw) {
+		// Only what is about to change: a plan that changes nothing asks nothing.
+		r.dryRun(ctx, resp.Plan, &resp.Diagnostics)
+	}
 	w := r.k.wait
-	if w == nil || req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+	if w == nil || req.State.Raw.IsNull() {
 		return
 	}
 	var done, enabled types.Bool
@@ -433,6 +456,61 @@ func (r *specResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(w.done), types.BoolUnknown())...)
 	}
 }
+
+// dryRun asks the API server, during plan, whether it would take the object: a
+// server-side apply with dry run, so a bad value or a changed immutable field fails
+// the plan rather than the apply. Only the server's verdict that the object is
+// invalid is reported: a cluster that does not exist yet (its connection unknown),
+// cannot be reached, or lacks a namespace the same apply creates is no reason to
+// fail a plan.
+func (r *specResource) dryRun(ctx context.Context, plan tfsdk.Plan, diags *diag.Diagnostics) {
+	if r.data == nil {
+		return
+	}
+	for _, attr := range []string{"metadata", "spec", "cluster"} {
+		var v tftypes.Value
+		if err := tftypesAt(plan.Raw, attr, &v); err != nil || !known(v, "uid") {
+			return
+		}
+	}
+	md, conn, d := r.parts(ctx, plan.GetAttribute)
+	if d.HasError() {
+		return
+	}
+	obj, _, d := r.object(ctx, plan, md)
+	if d.HasError() {
+		diags.Append(d...)
+		return
+	}
+	client, _, d := r.dynamic(conn)
+	if d.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, dryRunTimeout)
+	defer cancel()
+	ctx, warnings := kube.WithWarnings(ctx)
+	ns, name := r.ns(md), md.Name.ValueString()
+	_, err := namespaced(client, ns).Apply(ctx, name, obj, metav1.ApplyOptions{
+		FieldManager: kube.FieldManager, Force: true, DryRun: []string{metav1.DryRunAll},
+	})
+	addWarnings(diags, warnings, fmt.Sprintf("a dry run of %s %s during plan", r.k.typeName, objRef(ns, name)))
+	if apierrors.IsInvalid(err) {
+		diags.AddError(r.k.title+" Refused By The API Server",
+			fmt.Sprintf("a dry run of %s %s during plan: %v", r.k.typeName, objRef(ns, name), err))
+	}
+}
+
+// addWarnings shows the API server's warnings about a request as Terraform
+// warnings.
+func addWarnings(diags *diag.Diagnostics, w *kube.Warnings, what string) {
+	for _, msg := range w.List() {
+		diags.AddWarning("Kubernetes API Server Warning", what+": "+msg)
+	}
+}
+
+// dryRunTimeout bounds the plan-time dry run, so a cluster that does not answer
+// slows a plan only a little.
+const dryRunTimeout = 5 * time.Second
 
 func (r *specResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	md := path.Root("metadata")
@@ -475,6 +553,21 @@ func tftypesAt(obj tftypes.Value, name string, out *tftypes.Value) error {
 	}
 	*out = v
 	return nil
+}
+
+// known reports whether v is fully known, but for the attributes named (computed
+// ones, like a uid the server assigns on create).
+func known(v tftypes.Value, except ...string) bool {
+	var attrs map[string]tftypes.Value
+	if v.IsNull() || !v.IsKnown() || !v.Type().Is(tftypes.Object{}) || v.As(&attrs) != nil {
+		return v.IsFullyKnown()
+	}
+	for name, a := range attrs {
+		if !slices.Contains(except, name) && !a.IsFullyKnown() {
+			return false
+		}
+	}
+	return true
 }
 
 func toAny(m map[string]string) map[string]any {

@@ -76,6 +76,7 @@ func withDefaults(cfg *rest.Config) *rest.Config {
 	// Plans refresh many resources at once; client-go's default 5 QPS would make a
 	// 200-resource refresh take a minute for nothing.
 	cfg.QPS, cfg.Burst = 50, 100
+	cfg.WarningHandlerWithContext = warningHandler{}
 	return cfg
 }
 
