@@ -306,3 +306,6 @@ func sortedCopy(s []string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Disabled tells whether a component (one of Components) is switched off.
+func (c *Config) Disabled(component string) bool { return slices.Contains(c.Disable, component) }

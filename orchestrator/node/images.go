@@ -124,16 +124,41 @@ func descriptor(mediaType string, b []byte, annotations map[string]string) map[s
 	return d
 }
 
+// systemImages are built from the bundle's binaries of the same name on every node:
+// the pod sandbox, and the cluster add-ons that run as pods.
+var systemImages = []string{"pause", "coredns"}
+
+// ImageRef is the reference of the system image built from the bundle's binary
+// name in binDir: what a server puts into the add-ons it deploys.
+func ImageRef(binDir, name string) (string, error) {
+	img, err := newBinaryImage(name, filepath.Join(binDir, name))
+	if err != nil {
+		return "", err
+	}
+	return img.ref, nil
+}
+
 // importImages loads the system images and every image archive in
 // <data-dir>/images (docker save or OCI layout tarballs, also compressed) into the
 // runtime, unpacked for the CRI snapshotter, so pods start with no registry.
 func (n *node) importImages(ctx context.Context, snapshotter string) error {
-	tmp := filepath.Join(n.agentDir(), "pause-image.tar")
-	if err := writeFile(tmp, n.pause.archive, 0o600); err != nil {
-		return err
-	}
-	if _, err := n.ctr(ctx, "images", "import", "--local", "--snapshotter", snapshotter, tmp); err != nil {
-		return fmt.Errorf("import the pause image: %w", err)
+	for _, name := range systemImages {
+		img := n.pause
+		if name != "pause" {
+			var err error
+			if img, err = newBinaryImage(name, filepath.Join(n.opts.BinDir, name)); err != nil {
+				return fmt.Errorf("%s image: %w", name, err)
+			}
+		}
+		tmp := filepath.Join(n.agentDir(), name+"-image.tar")
+		if err := writeFile(tmp, img.archive, 0o600); err != nil {
+			return err
+		}
+		_, err := n.ctr(ctx, "images", "import", "--local", "--snapshotter", snapshotter, tmp)
+		os.Remove(tmp)
+		if err != nil {
+			return fmt.Errorf("import the %s image: %w", name, err)
+		}
 	}
 	dir := filepath.Join(n.opts.Config.DataDir, "images")
 	entries, err := os.ReadDir(dir)

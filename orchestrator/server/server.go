@@ -120,6 +120,11 @@ func Run(ctx context.Context, opts Options) error {
 		start(ctx, "node", func(ctx context.Context) error { return components.node(ctx, l) })
 		go l.labelControlPlane(ctx)
 	}
+	if binDir, err := bundleBinDir(); err != nil {
+		klog.Errorf("slipway: add-ons not applied: %v", err)
+	} else {
+		go l.applyAddons(ctx, binDir)
+	}
 
 	select {
 	case <-ctx.Done():
@@ -385,18 +390,14 @@ func since(t time.Time) string { return time.Since(t).Round(100 * time.Milliseco
 // authenticate with certificates this server issued itself, and the bundle's
 // helpers sit beside the slipway binary.
 func (l *layout) nodeOptions() (node.Options, error) {
-	exe, err := os.Executable()
+	binDir, err := bundleBinDir()
 	if err != nil {
-		return node.Options{}, fmt.Errorf("find the bundle's helpers: %w", err)
-	}
-	exe, err = filepath.EvalSymlinks(exe)
-	if err != nil {
-		return node.Options{}, fmt.Errorf("find the bundle's helpers: %w", err)
+		return node.Options{}, err
 	}
 	return node.Options{
 		Config:            l.cfg,
 		NodeIP:            l.nodeIP,
-		BinDir:            filepath.Dir(exe),
+		BinDir:            binDir,
 		KubeletKubeconfig: l.kubeconfig(pki.KubeletClient),
 		ProxyKubeconfig:   l.kubeconfig(pki.KubeProxy),
 		ClientCAFile:      l.pki.Cert(pki.ClusterCA),
@@ -430,4 +431,17 @@ func (l *layout) labelControlPlane(ctx context.Context) {
 		case <-time.After(2 * time.Second):
 		}
 	}
+}
+
+// bundleBinDir is the folder of the running slipway binary, where the bundle's
+// helpers and add-on binaries sit.
+func bundleBinDir() (string, error) {
+	exe, err := os.Executable()
+	if err == nil {
+		exe, err = filepath.EvalSymlinks(exe)
+	}
+	if err != nil {
+		return "", fmt.Errorf("find the bundle's helpers: %w", err)
+	}
+	return filepath.Dir(exe), nil
 }
