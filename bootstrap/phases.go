@@ -664,6 +664,112 @@ var protectedDirs = map[string]bool{"/": true, "/bin": true, "/boot": true, "/de
 	"/lib": true, "/opt": true, "/proc": true, "/root": true, "/run": true, "/sbin": true, "/sys": true, "/tmp": true,
 	"/usr": true, "/var": true, "/var/lib": true, "/var/log": true}
 
+// resetScript undoes an install: %[1]s the data dir, %[2]s the unit's name, %[3]s its
+// path, %[4]s the binary link, %[5]s the install root, %[6]s the restart mark. What
+// the node's runtime makes outside the data dir (kubelet's state, CNI's, containerd's
+// under /run, the pod network's links and firewall rules) goes too, but only where
+// Slipway's node ran: another Kubernetes' state is never touched (and an install on a
+// host that has one is refused).
+const resetScript = `set -u
+data=%[1]s
+ours=0
+if [ -d "$data/agent" ] || [ -f /etc/slipway/config.yaml ] || [ -e %[4]s ] || [ -d /run/slipway/containerd ]; then ours=1; fi
+# The node's cgroup root, as slipway computes it: PID 1's (the whole host, or the
+# whole container), without systemd's init.scope.
+cgroot=$(awk -F: '$1 == "0" && $2 == "" { v2 = $3 } $2 == "name=systemd" { v1 = $3 }
+	END { p = (v1 != "" ? v1 : v2); sub("/init.scope$", "", p); if (p == "/") p = ""; print p }' /proc/1/cgroup 2>/dev/null)
+pods_cgroups() {
+	for h in /sys/fs/cgroup /sys/fs/cgroup/*; do
+		[ -d "$h$cgroot/kubepods" ] && echo "$h$cgroot/kubepods"
+	done
+}
+# Pods' processes live in the kubepods cgroups, outside the unit's: they outlive
+# the unit, so they are killed first (and again, in case some were starting).
+kill_pods() {
+	[ "$ours" = 1 ] || return 0
+	pods_cgroups | while read -r c; do find "$c" -name cgroup.procs -exec cat {} + 2>/dev/null; done |
+		awk '$1 > 0' | sort -u | xargs -r kill -9 2>/dev/null || true
+}
+kill_pods
+if command -v systemctl >/dev/null 2>&1; then
+	# KillMode=process leaves the containerd shims and other children running through
+	# restarts, in the unit's cgroup: a reset ends them all, while the unit still has
+	# its cgroup. (Restart=always waits RestartSec before starting again; the stop
+	# cancels it.)
+	systemctl kill --kill-who=all --signal=SIGKILL %[2]s 2>/dev/null || true
+	systemctl stop %[2]s 2>/dev/null || true
+	systemctl disable %[2]s 2>/dev/null || true
+fi
+kill_pods
+rm -f %[3]s %[3]s.slipway-new
+if command -v systemctl >/dev/null 2>&1; then
+	systemctl daemon-reload
+	systemctl reset-failed %[2]s 2>/dev/null || true
+fi
+if [ "$ours" = 1 ]; then
+	# Empty cgroups go once their processes are gone: children first.
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		left=$(pods_cgroups | while read -r c; do find "$c" -depth -type d -exec rmdir {} + 2>/dev/null; [ -d "$c" ] && echo "$c"; done)
+		[ -z "$left" ] && break
+		sleep 0.5
+	done
+	# kubelet bind-mounts its root onto itself: that mount goes too.
+	dirs="/var/lib/kubelet /run/slipway"
+	for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^cni-/ { print $1 }'); do ip netns delete "$ns" 2>/dev/null || true; done
+else
+	dirs=""
+fi
+# Mounts below the data dir (not the data dir itself: it may be the host's own
+# volume), and at or below the node's other folders; deepest first.
+awk -v data="$data/" -v dirs="$dirs" 'BEGIN { n = split(dirs, d, " ") }
+	index($2, data) == 1 { print $2; next }
+	{ for (i = 1; i <= n; i++) if ($2 == d[i] || index($2, d[i] "/") == 1) { print $2; break } }' /proc/self/mounts |
+	sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+for l in slipway0 cni0 flannel.1 flannel-v6.1 kube-ipvs0; do
+	if [ -e "/sys/class/net/$l" ]; then ip link delete "$l" 2>/dev/null || true; fi
+done
+for t in iptables ip6tables; do
+	if command -v "$t-save" >/dev/null 2>&1 && "$t-save" 2>/dev/null | grep -qE 'KUBE-|CNI-|FLANNEL'; then
+		"$t-save" | grep -vE 'KUBE-|CNI-|FLANNEL' | "$t-restore"
+	fi
+done
+# With iptables' nf_tables backend, the node's rules created tables of their own;
+# once empty (no rules, no chains of anyone's, ACCEPT policies) they go as well.
+if [ "$ours" = 1 ] && command -v nft >/dev/null 2>&1 && iptables -V 2>/dev/null | grep -q nf_tables; then
+	for fam in ip ip6; do
+		save=iptables-save
+		[ "$fam" = ip6 ] && save=ip6tables-save
+		for tb in filter mangle nat raw security; do
+			nft list table "$fam" "$tb" >/dev/null 2>&1 || continue
+			if ! "$save" -t "$tb" 2>/dev/null | grep -qE '^-A |^:[^ ]+ (-|DROP)'; then
+				nft delete table "$fam" "$tb" 2>/dev/null || true
+			fi
+		done
+	done
+fi
+rm -f %[4]s %[4]s.slipway-new
+rm -rf %[5]s /etc/slipway %[6]s
+if [ -d "$data" ]; then
+	if mountpoint -q "$data"; then find "$data" -mindepth 1 -delete; else rm -rf "$data"; fi
+fi
+if [ "$ours" = 1 ]; then
+	rm -rf /var/lib/kubelet /run/slipway/containerd /var/log/pods /var/log/containers \
+		/var/lib/cni/networks/slipway /var/lib/cni/results/slipway-*
+	rm -f /run/nri/nri.sock
+	# The shims' and runc's state under containerd's default /run/containerd, unless
+	# another containerd is running on the host.
+	if ! pgrep -x containerd >/dev/null 2>&1; then
+		rm -rf /run/containerd/runc/k8s.io /run/containerd/s
+	fi
+	# Default folders of containerd, CNI and ip-netns, when they are left empty.
+	if [ -d /run/netns ] && [ -z "$(ls -A /run/netns)" ] && mountpoint -q /run/netns; then umount -l /run/netns 2>/dev/null || true; fi
+	for d in /var/lib/cni/networks /var/lib/cni/results /var/lib/cni/cache /var/lib/cni /run/nri /run/netns \
+		/run/containerd/runc /run/containerd /opt/containerd/bin /opt/containerd/lib /opt/containerd; do
+		rmdir "$d" 2>/dev/null || true
+	done
+fi
+`
+
 func (p *resetPhase) Run(ctx context.Context, h *Host) error {
 	dataDir := "/var/lib/slipway"
 	if have, err := h.Facts.ExistingConfig(); err == nil && have != nil && have.DataDir != "" {
@@ -675,36 +781,7 @@ func (p *resetPhase) Run(ctx context.Context, h *Host) error {
 	if !path.IsAbs(dataDir) || protectedDirs[dataDir] {
 		return fmt.Errorf("refusing to remove data dir %q", dataDir)
 	}
-	script := fmt.Sprintf(`set -u
-data=%s
-if command -v systemctl >/dev/null 2>&1; then
-	# KillMode=process leaves pods' processes running through restarts, in the
-	# unit's cgroup: a reset ends them all, while the unit still has its cgroup.
-	# (Restart=always waits RestartSec before starting again; the stop cancels it.)
-	systemctl kill --kill-who=all --signal=SIGKILL %[2]s 2>/dev/null || true
-	systemctl stop %[2]s 2>/dev/null || true
-	systemctl disable %[2]s 2>/dev/null || true
-fi
-rm -f %[3]s %[3]s.slipway-new
-if command -v systemctl >/dev/null 2>&1; then
-	systemctl daemon-reload
-	systemctl reset-failed %[2]s 2>/dev/null || true
-fi
-awk -v d="$data/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-for l in cni0 flannel.1 flannel-v6.1 kube-ipvs0; do
-	if [ -e "/sys/class/net/$l" ]; then ip link delete "$l" 2>/dev/null || true; fi
-done
-for t in iptables ip6tables; do
-	if command -v "$t-save" >/dev/null 2>&1 && "$t-save" 2>/dev/null | grep -qE 'KUBE-|CNI-|FLANNEL'; then
-		"$t-save" | grep -vE 'KUBE-|CNI-|FLANNEL' | "$t-restore"
-	fi
-done
-rm -f %[4]s %[4]s.slipway-new
-rm -rf %[5]s /etc/slipway %[6]s
-if [ -d "$data" ]; then
-	if mountpoint -q "$data"; then find "$data" -mindepth 1 -delete; else rm -rf "$data"; fi
-fi
-`, q(dataDir), unitName, unitPath, binLink, installRoot, pendingPath)
+	script := fmt.Sprintf(resetScript, q(dataDir), unitName, unitPath, binLink, installRoot, pendingPath)
 	if _, err := h.sh(ctx, script); err != nil {
 		return fmt.Errorf("reset: %w", err)
 	}
