@@ -82,7 +82,7 @@ func (n *node) containerdSettings() (containerdSettings, error) {
 		Socket:              ContainerdSocket,
 		TTRPCSocket:         filepath.Join(containerdState, "containerd.sock.ttrpc"),
 		Snapshotter:         snap,
-		SandboxImage:        n.pause.ref,
+		SandboxImage:        n.sandboxImage,
 		RestrictOOMScoreAdj: !hasCapability(capSysResource),
 		CNIBinDir:           filepath.Join(n.opts.BinDir, "cni"),
 		CNIConfDir:          n.cniConfDir(),

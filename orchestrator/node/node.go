@@ -37,9 +37,9 @@ type Options struct {
 }
 
 type node struct {
-	opts       Options
-	pause      *binaryImage
-	containerd *exec.Cmd
+	opts         Options
+	sandboxImage string
+	containerd   *exec.Cmd
 }
 
 // componentExit reports a component that stopped.
@@ -55,11 +55,11 @@ func Run(ctx context.Context, opts Options) error {
 	if err := n.check(); err != nil {
 		return err
 	}
-	pause, err := newBinaryImage("pause", filepath.Join(opts.BinDir, "pause"))
+	pause, err := systemImage(opts.BinDir, "pause")
 	if err != nil {
 		return fmt.Errorf("pause image: %w", err)
 	}
-	n.pause = pause
+	n.sandboxImage = pause.Ref
 	started := time.Now()
 	exits := make(chan componentExit, 4)
 
