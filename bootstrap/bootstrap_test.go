@@ -378,6 +378,8 @@ func TestValidateRefusals(t *testing.T) {
 		"unsupported arch":  {setup: func(fh *fakeHost) { fh.machine = "riscv64" }, want: `architecture "riscv64" is not supported`},
 		"no bundle for arm": {setup: func(fh *fakeHost) { fh.machine = "aarch64" }, want: "no bundle given for arm64"},
 		"invalid settings":  {cfg: func(c *config.Config) { c.ClusterCIDR = "10.43.0.0/16" }, want: "service-cidr: 10.43.0.0/16 overlaps"},
+		"another Kubernetes": {setup: func(fh *fakeHost) { fh.otherKubernetes = "/var/lib/kubelet k3s.service" },
+			want: "another Kubernetes is on this host (/var/lib/kubelet k3s.service)"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			fh := newFakeHost(t, true)

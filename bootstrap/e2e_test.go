@@ -247,6 +247,16 @@ func installScenario(t *testing.T, ctx context.Context, inv testhosts.Inventory,
 			Dial: rs.dial, SkipWaitReady: true, Concurrency: 3}
 	}
 
+	if users[0] == "root" {
+		t.Run("a host with another Kubernetes is refused", func(t *testing.T) {
+			shells[0]("mkdir /var/lib/kubelet")
+			defer shells[0]("rmdir /var/lib/kubelet")
+			err := Install(ctx, mkHosts("")[:1], opts(&recorders{}))
+			if err == nil || !strings.Contains(err.Error(), "another Kubernetes is on this host (/var/lib/kubelet)") {
+				t.Fatalf("want the refusal, got %v", err)
+			}
+		})
+	}
 	if users[1] == "sudopw" {
 		t.Run("sudo without its password fails once, saying why (H5)", func(t *testing.T) {
 			h := mkHosts("")[1]

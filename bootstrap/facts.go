@@ -37,6 +37,9 @@ type Facts struct {
 	// run killed between writing the unit and reloading systemd is finished later.
 	UnitLoadState   string
 	UnitNeedsReload bool
+	// OtherKubernetes names signs of another Kubernetes on the host (a kubelet's
+	// state, k3s, k0s, RKE2, MicroK8s); empty when there are none.
+	OtherKubernetes string
 	// RestartPending is set when an earlier run changed the binary or settings and
 	// did not get to restart the service.
 	RestartPending bool
@@ -100,6 +103,16 @@ if command -v systemctl >/dev/null 2>&1; then
 fi
 if [ -f /run/slipway/restart-pending ]; then echo restart_pending=yes; fi
 echo "lock_generation=$(cat /run/slipway/generation 2>/dev/null || echo 0)"
+other=""
+for p in /var/lib/kubelet /etc/kubernetes/kubelet.conf /var/lib/rancher /var/lib/k0s /var/snap/microk8s; do
+	if [ -e "$p" ]; then other="$other $p"; fi
+done
+if command -v systemctl >/dev/null 2>&1; then
+	for u in kubelet k3s k3s-agent k0scontroller k0sworker rke2-server rke2-agent snap.microk8s.daemon-kubelite; do
+		if systemctl is-active -q "$u.service" 2>/dev/null; then other="$other $u.service"; fi
+	done
+fi
+echo "other_kubernetes=${other# }"
 `
 
 func parseFacts(out string) (*Facts, error) {
@@ -153,6 +166,8 @@ func parseFacts(out string) (*Facts, error) {
 			f.UnitNeedsReload = v == "yes"
 		case "restart_pending":
 			f.RestartPending = v == "yes"
+		case "other_kubernetes":
+			f.OtherKubernetes = v
 		case "lock_generation":
 			f.lockGeneration = v
 		}

@@ -93,26 +93,28 @@ type fakeHost struct {
 	*remote.Fake
 	t *testing.T
 
-	mu          sync.Mutex
-	uid         string
-	home        string
-	hostname    string
-	init        string
-	machine     string
-	files       map[string][]byte // files the phases put in place on the host
-	link        string            // /usr/local/bin/slipway's target
-	releases    map[string]string // release dir -> bundle checksum it came from
-	enabled     bool
-	active      bool
-	unitLoaded  []byte // the unit systemd has loaded
-	pending     bool
-	lockHolder  string
-	lockAlive   bool
-	generation  int // the lock's acquisitions
-	statusFails int // `slipway status` fails this many times before succeeding; -1 forever
-	journal     string
-	restarts    int
-	starts      int
+	mu       sync.Mutex
+	uid      string
+	home     string
+	hostname string
+	// otherKubernetes is what the facts report of another Kubernetes on the host.
+	otherKubernetes string
+	init            string
+	machine         string
+	files           map[string][]byte // files the phases put in place on the host
+	link            string            // /usr/local/bin/slipway's target
+	releases        map[string]string // release dir -> bundle checksum it came from
+	enabled         bool
+	active          bool
+	unitLoaded      []byte // the unit systemd has loaded
+	pending         bool
+	lockHolder      string
+	lockAlive       bool
+	generation      int // the lock's acquisitions
+	statusFails     int // `slipway status` fails this many times before succeeding; -1 forever
+	journal         string
+	restarts        int
+	starts          int
 	// otherNodes adds lines to `kubectl get nodes` (under mu): nodes of other hosts.
 	otherNodes func() []string
 	// afterFacts runs (under mu) once the facts script's answer is ready: a stand-in
@@ -188,7 +190,7 @@ func (fh *fakeHost) script() {
 		if fh.pending {
 			b.WriteString("restart_pending=yes\n")
 		}
-		fmt.Fprintf(&b, "lock_generation=%d\n", fh.generation)
+		fmt.Fprintf(&b, "lock_generation=%d\nother_kubernetes=%s\n", fh.generation, fh.otherKubernetes)
 		if fh.afterFacts != nil {
 			fh.afterFacts()
 		}

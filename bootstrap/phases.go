@@ -115,6 +115,10 @@ func validateHost(h *Host) error {
 	if h.bundle == nil {
 		return fmt.Errorf("no bundle given for %s, the host's architecture", f.Arch)
 	}
+	if f.OtherKubernetes != "" && !f.Installed() {
+		return fmt.Errorf("another Kubernetes is on this host (%s): Slipway's node would share the kubelet's folders with it, "+
+			"and resetting the node would remove them; uninstall it first, or use another host", f.OtherKubernetes)
+	}
 	// The tarball, the unpacked release and the previous release side by side.
 	if need := 3*h.bundle.Size/1024 + minFreeKiB; f.FreeDiskKiB > 0 && f.FreeDiskKiB < need && f.ReleaseChecksum != h.bundle.SHA256 {
 		return fmt.Errorf("not enough free disk under %s: %d MiB free, %d MiB needed", installRoot, f.FreeDiskKiB/1024, need/1024)
