@@ -1,8 +1,9 @@
 // Package bootstrap turns reachable hosts into Slipway nodes over SSH: it gathers facts,
-// uploads the bundle, writes the node's settings and systemd unit, starts the service
-// and waits until it is ready; and it resets hosts to how it found them. Operations
-// are lists of phases (k0sctl's model) run on many hosts in parallel, and re-running
-// one converges: a phase that already holds does nothing.
+// uploads the bundle, writes the node's settings and systemd unit, starts the service,
+// waits until it is ready and its node joined, and fetches a server's kubeconfig; it
+// removes nodes (drain, delete, reset) and resets hosts to how it found them.
+// Operations are lists of phases (k0sctl's model) run on many hosts in parallel, and
+// re-running one converges: a phase that already holds does nothing.
 package bootstrap
 
 import (
@@ -65,18 +66,17 @@ type Host struct {
 	// APIServer is the URL Kubeconfig points at ("https://10.0.0.5:6443").
 	APIServer string
 
-	mu        sync.Mutex
-	logf      func(format string, args ...any)
-	redact    *remote.Redactor
-	run       remote.Runner
-	dialled   bool
-	home      string
-	root      bool
-	staged    bool // the staging folder in home exists
-	marked    bool // restart-pending is set on the host
-	bundle    *bundleInfo
-	lock      *hostLock
-	phaseTime time.Duration
+	mu      sync.Mutex
+	logf    func(format string, args ...any)
+	redact  *remote.Redactor
+	run     remote.Runner
+	dialled bool
+	home    string
+	root    bool
+	staged  bool // the staging folder in home exists
+	marked  bool // restart-pending is set on the host
+	bundle  *bundleInfo
+	lock    *hostLock
 
 	// What this run changed, for the start phase.
 	binaryChanged, configChanged, unitChanged bool
@@ -141,7 +141,7 @@ func Install(ctx context.Context, hosts []*Host, opts Options) error {
 	m := &Manager{Concurrency: opts.Concurrency, Logf: opts.Logf, Phases: []Phase{
 		&connectPhase{dial: opts.Dial},
 		&factsPhase{bundles: bundles},
-		&validatePhase{install: true},
+		&validatePhase{},
 		&lockPhase{holder: opts.HolderID, bundles: bundles, validate: true},
 		&uploadPhase{},
 		&configurePhase{},
@@ -200,7 +200,7 @@ func (h *Host) init(logf func(string, ...any)) {
 	// starts from what that run finds, never from what the last one left.
 	h.Facts, h.Changes, h.Kubeconfig, h.APIServer, h.HostKey = nil, nil, nil, "", ""
 	h.run, h.dialled, h.home, h.root = nil, false, "", false
-	h.staged, h.marked, h.bundle, h.lock, h.phaseTime = false, false, nil, nil, 0
+	h.staged, h.marked, h.bundle, h.lock = false, false, nil, nil
 	h.binaryChanged, h.configChanged, h.unitChanged = false, false, false
 	h.rendered, h.unit = nil, nil
 }

@@ -99,12 +99,9 @@ func (m *Manager) parallel(ctx context.Context, title string, hosts []*Host, fn 
 				return
 			}
 			defer func() { <-sem }()
-			start := time.Now()
 			if err := fn(h); err != nil {
 				errs[i] = h.wrapErr(title, err)
-				return
 			}
-			h.phaseTime += time.Since(start)
 		}()
 	}
 	wg.Wait()

@@ -91,9 +91,7 @@ func orNone(s string) string {
 
 // ---- validate
 
-type validatePhase struct {
-	install bool
-}
+type validatePhase struct{}
 
 func (p *validatePhase) Title() string { return "Validate hosts" }
 
