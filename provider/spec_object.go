@@ -95,6 +95,7 @@ func (r *specResource) Metadata(_ context.Context, req resource.MetadataRequest,
 }
 
 func (r *specResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	spec := kschema.Attributes(r.k.spec)
 	attrs := map[string]schema.Attribute{
 		"id":       idSchema("`namespace/name`."),
 		"metadata": metadataSchema(r.k.namespaced, validators.DNSSubdomain()),
@@ -102,7 +103,8 @@ func (r *specResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 			Required: true,
 			MarkdownDescription: fmt.Sprintf("The %s's spec: every field of Kubernetes' `%s`, in snake_case. "+
 				"Fields left out keep the API server's defaults and are never shown as changes.", r.k.kind, r.k.spec.Name()),
-			Attributes: kschema.Attributes(r.k.spec),
+			Attributes: spec,
+			CustomType: kschema.ObjectType(spec),
 		},
 		"cluster": connectionSchema(),
 	}
@@ -446,12 +448,20 @@ func (r *specResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 		r.dryRun(ctx, resp.Plan, &resp.Diagnostics)
 	}
 	w := r.k.wait
-	if w == nil || req.State.Raw.IsNull() {
+	if w == nil {
 		return
 	}
 	var done, enabled types.Bool
-	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root(w.done), &done)...)
 	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root(w.enable), &enabled)...)
+	if !enabled.IsUnknown() && !enabled.ValueBool() {
+		// No wait, no outcome: null now, not "known after apply".
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(w.done), types.BoolNull())...)
+		return
+	}
+	if req.State.Raw.IsNull() {
+		return
+	}
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root(w.done), &done)...)
 	if !done.IsNull() && !done.ValueBool() && enabled.ValueBool() {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(w.done), types.BoolUnknown())...)
 	}

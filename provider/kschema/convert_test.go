@@ -1,11 +1,13 @@
 package kschema
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -240,5 +242,21 @@ func TestImportLeavesAtomicDefaultsOut(t *testing.T) {
 	want := `{"volumeClaimTemplates":[{"metadata":{"name":"data"},"spec":{"accessModes":["ReadWriteOnce"],"resources":{"requests":{"storage":"1Gi"}}}}]}`
 	if string(b) != want {
 		t.Fatalf("imported %s, want %s", b, want)
+	}
+}
+
+// The schema's types are computed once, stored on each nested attribute, and are
+// the types Project builds values of.
+func TestSchemaTypesCachedAndConsistent(t *testing.T) {
+	for _, typ := range []reflect.Type{reflect.TypeOf(appsv1.DeploymentSpec{}), reflect.TypeOf(corev1.PersistentVolumeSpec{})} {
+		attrs := Attributes(typ)
+		got := ObjectType(attrs).TerraformType(context.Background())
+		if !got.Equal(TFType(typ)) {
+			t.Errorf("%s: the schema's type and the values' type differ", typ)
+		}
+		tmpl, ok := attrs["template"].(schema.SingleNestedAttribute)
+		if typ.Name() == "DeploymentSpec" && (!ok || tmpl.CustomType == nil) {
+			t.Errorf("%s: nested attributes must carry their computed type", typ)
+		}
 	}
 }

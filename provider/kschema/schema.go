@@ -241,7 +241,8 @@ func attribute(f Field, seen map[reflect.Type]bool) schema.Attribute {
 		}
 		return a
 	case t.Kind() == reflect.Struct:
-		return schema.SingleNestedAttribute{Optional: true, MarkdownDescription: desc, Attributes: attributes(t, seen)}
+		attrs := attributes(t, seen)
+		return schema.SingleNestedAttribute{Optional: true, MarkdownDescription: desc, Attributes: attrs, CustomType: ObjectType(attrs)}
 	case t.Kind() == reflect.Map:
 		a := schema.MapAttribute{Optional: true, MarkdownDescription: desc, ElementType: elemAttrType(t.Elem(), seen)}
 		if deref(t.Elem()) == quantityType {
@@ -254,12 +255,27 @@ func attribute(f Field, seen map[reflect.Type]bool) schema.Attribute {
 			if f.MergeKey != "" {
 				desc += fmt.Sprintf(" Elements are identified by `%s`: removing or reordering one never changes another.", SnakeCase(f.MergeKey))
 			}
-			return schema.ListNestedAttribute{Optional: true, MarkdownDescription: desc,
-				NestedObject: schema.NestedAttributeObject{Attributes: attributes(e, seen)}}
+			attrs := attributes(e, seen)
+			obj := ObjectType(attrs)
+			return schema.ListNestedAttribute{Optional: true, MarkdownDescription: desc, CustomType: types.ListType{ElemType: obj},
+				NestedObject: schema.NestedAttributeObject{Attributes: attrs, CustomType: obj}}
 		}
 		return schema.ListAttribute{Optional: true, MarkdownDescription: desc, ElementType: elemAttrType(e, seen)}
 	}
 	panic(fmt.Sprintf("kschema: no attribute for %s (%s)", f.JSONName, t))
+}
+
+// ObjectType is the type of a nested object with attrs, computed once. The
+// framework would otherwise rebuild a nested attribute's type from all of its
+// descendants on every look-up (several per value in every request), which for a
+// pod spec made a plan of a hundred deployments take minutes of CPU. The types are
+// the framework's plain ones: values behave exactly as without them.
+func ObjectType(attrs map[string]schema.Attribute) types.ObjectType {
+	at := make(map[string]attr.Type, len(attrs))
+	for name, a := range attrs {
+		at[name] = a.GetType()
+	}
+	return types.ObjectType{AttrTypes: at}
 }
 
 // elemAttrType is the type of a map's or list's element.
