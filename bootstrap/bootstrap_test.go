@@ -227,13 +227,7 @@ func TestWaitReady(t *testing.T) {
 		fh := newFakeHost(t, true)
 		fh.statusFails = 3
 		install(t, fh, serverConfig(), fakeOptions(t, &logBuffer{}, bundle))
-		n := 0
-		for _, c := range fh.Calls() {
-			if strings.HasSuffix(c.Cmd, "slipway status") {
-				n++
-			}
-		}
-		if n != 4 {
+		if n := countCalls(fh, func(c string) bool { return strings.HasSuffix(c, "slipway status") }); n != 4 {
 			t.Fatalf("status ran %d times, want 4", n)
 		}
 	})
@@ -599,13 +593,7 @@ func TestFactsGatheredAgainWhenAnotherRunCameBetween(t *testing.T) {
 	// Without another run in between, the facts are gathered once.
 	fh2 := newFakeHost(t, true)
 	install(t, fh2, serverConfig(), fakeOptions(t, &logBuffer{}, bundle))
-	n := 0
-	for _, c := range fh2.Calls() {
-		if strings.HasPrefix(c.Cmd, "set -u\nif [ -r /etc/os-release ]") {
-			n++
-		}
-	}
-	if n != 1 {
+	if n := countCalls(fh2, func(c string) bool { return strings.HasPrefix(c, "set -u\nif [ -r /etc/os-release ]") }); n != 1 {
 		t.Fatalf("facts gathered %d times, want once", n)
 	}
 }

@@ -152,6 +152,21 @@ func sshConfig(inv testhosts.Inventory, key []byte, h testhosts.Host, user strin
 	return cfg
 }
 
+// startHosts starts n test hosts of set for the test and returns them with the
+// client key, a context that ends after timeout, and a root shell on each host.
+func startHosts(t *testing.T, set string, n int, timeout time.Duration) (testhosts.Inventory, []byte, context.Context, []func(string) string) {
+	t.Helper()
+	inv := testhosts.Start(t, set, n)
+	key := inv.PrivateKeyPEM(t)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	shells := make([]func(string) string, n)
+	for i, h := range inv.Hosts {
+		shells[i] = rootShell(t, ctx, inv, key, h)
+	}
+	return inv, key, ctx, shells
+}
+
 // rootShell runs a command on a test host as root, for checks from outside.
 func rootShell(t *testing.T, ctx context.Context, inv testhosts.Inventory, key []byte, h testhosts.Host) func(cmd string) string {
 	s, err := remote.Dial(ctx, sshConfig(inv, key, h, "root"))
@@ -198,16 +213,11 @@ func logTook(t *testing.T, what string, start time.Time) float64 {
 // tests are TestE2ERealBundle*.
 func TestE2EInstallRerunChangeReset(t *testing.T) {
 	testhosts.SkipUnlessEnabled(t)
-	inv := testhosts.Start(t, "e2e-boot-install", 3)
-	key := inv.PrivateKeyPEM(t)
+	inv, key, ctx, shells := startHosts(t, "e2e-boot-install", 3, 10*time.Minute)
 	bundle := makeBundle(t, t.TempDir(), "0.0.0-e2e", "amd64")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	shells := make([]func(string) string, 3)
 	before := make([]string, 3)
-	for i, h := range inv.Hosts {
-		shells[i] = rootShell(t, ctx, inv, key, h)
-		before[i] = shells[i](snapshotScript)
+	for i, sh := range shells {
+		before[i] = sh(snapshotScript)
 	}
 	for _, users := range [][]string{{"root", "root", "root"}, {"admin", "sudopw", "admin"}} {
 		t.Run(strings.Join(users, ","), func(t *testing.T) {
@@ -453,12 +463,8 @@ func diffLines(a, b string) string {
 // for the ed25519 key of a host that also offers ECDSA and RSA keys.
 func TestE2EManyAgentKeysAndKnownHosts(t *testing.T) {
 	testhosts.SkipUnlessEnabled(t)
-	inv := testhosts.Start(t, "e2e-boot-ssh", 1)
-	key := inv.PrivateKeyPEM(t)
-	h := inv.Hosts[0]
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	sh := rootShell(t, ctx, inv, key, h)
+	inv, key, ctx, shells := startHosts(t, "e2e-boot-ssh", 1, 5*time.Minute)
+	h, sh := inv.Hosts[0], shells[0]
 	sh("printf 'MaxAuthTries 3\\n' >/etc/ssh/sshd_config.d/zz-e2e-maxauthtries.conf && systemctl reload ssh && sleep 1")
 	if offered := sh("ls /etc/ssh/ssh_host_*_key.pub | wc -l"); strings.TrimSpace(offered) == "1" {
 		t.Fatal("the host should offer several host key types")
@@ -579,12 +585,8 @@ func TestE2EHelperInstall(t *testing.T) {
 // all), and checks that the next run finishes the install.
 func TestE2EKilledInstallFinishes(t *testing.T) {
 	testhosts.SkipUnlessEnabled(t)
-	inv := testhosts.Start(t, "e2e-boot-kill", 1)
-	key := inv.PrivateKeyPEM(t)
-	h := inv.Hosts[0]
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	sh := rootShell(t, ctx, inv, key, h)
+	inv, key, ctx, shells := startHosts(t, "e2e-boot-kill", 1, 5*time.Minute)
+	h, sh := inv.Hosts[0], shells[0]
 	bundle, _ := e2eBundle(t)
 	if fi, _ := os.Stat(bundle); fi.Size() < 4<<20 {
 		bundle = paddedBundle(t, 8<<20) // big enough that the upload takes a while
@@ -811,14 +813,9 @@ func TestE2ERealBundleServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := testhosts.Start(t, "e2e-boot-real", 2)
-	key := inv.PrivateKeyPEM(t)
-	th := inv.Hosts[0]
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	sh := rootShell(t, ctx, inv, key, th)
+	inv, key, ctx, shells := startHosts(t, "e2e-boot-real", 2, 15*time.Minute)
+	th, sh, agentSh := inv.Hosts[0], shells[0], shells[1]
 	before := sh(snapshotScript)
-	agentSh := rootShell(t, ctx, inv, key, inv.Hosts[1])
 	agentBefore := agentSh(snapshotScript)
 
 	const token = "K10e2e-real-00000000000000000000::server:real-join-secret"
@@ -982,12 +979,8 @@ func TestE2ERealBundleNodeReady(t *testing.T) {
 			t.Skipf("the bundle has no %s: its node cannot run pods yet, so no node can go Ready", f)
 		}
 	}
-	inv := testhosts.Start(t, "e2e-boot-node", 1)
-	key := inv.PrivateKeyPEM(t)
-	th := inv.Hosts[0]
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	sh := rootShell(t, ctx, inv, key, th)
+	inv, key, ctx, shells := startHosts(t, "e2e-boot-node", 1, 15*time.Minute)
+	th, sh := inv.Hosts[0], shells[0]
 	before := sh(snapshotScript)
 	mk := func() *Host {
 		return &Host{Name: th.Name, SSH: sshConfig(inv, key, th, "admin"), Config: config.Config{Role: config.RoleServer,

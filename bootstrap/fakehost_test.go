@@ -360,3 +360,14 @@ users:
 `
 
 const fakeClientKey = "S0VZLURBVEEtc2VjcmV0LWNsaWVudC1rZXk="
+
+// countCalls counts the commands run on fh that match.
+func countCalls(fh *fakeHost, match func(cmd string) bool) int {
+	n := 0
+	for _, c := range fh.Calls() {
+		if match(c.Cmd) {
+			n++
+		}
+	}
+	return n
+}
