@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -109,6 +111,24 @@ func splitImportID(id string) (namespace, name string, err error) {
 		return parts[0], parts[1], nil
 	}
 	return "", "", fmt.Errorf("import id %q: want namespace/name", id)
+}
+
+// importName sets metadata.name, and metadata.namespace for namespaced kinds, from an
+// import id: "namespace/name" (or "name": the default namespace) for namespaced
+// kinds, "name" otherwise. Read fills the rest.
+func importName(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse, namespaced bool) {
+	md := path.Root("metadata")
+	name := req.ID
+	if namespaced {
+		ns, n, err := splitImportID(req.ID)
+		if err != nil {
+			resp.Diagnostics.AddError("Invalid Import ID", err.Error())
+			return
+		}
+		name = n
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, md.AtName("namespace"), ns)...)
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, md.AtName("name"), name)...)
 }
 
 // bytesMap decodes a map of base64 values.

@@ -169,18 +169,8 @@ func (r *objectResource[M, O]) Delete(ctx context.Context, req resource.DeleteRe
 // ImportState takes "namespace/name" (or "name": the default namespace) for
 // namespaced kinds, "name" otherwise; Read fills the rest.
 func (r *objectResource[M, O]) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	importName(ctx, req, resp, r.k.namespaced)
 	md := path.Root("metadata")
-	name := req.ID
-	if r.k.namespaced {
-		ns, n, err := splitImportID(req.ID)
-		if err != nil {
-			resp.Diagnostics.AddError("Invalid Import ID", err.Error())
-			return
-		}
-		name = n
-		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, md.AtName("namespace"), ns)...)
-	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, md.AtName("name"), name)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, md.AtName("labels"), types.MapNull(types.StringType))...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, md.AtName("annotations"), types.MapNull(types.StringType))...)
 }

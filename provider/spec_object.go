@@ -369,19 +369,28 @@ func userManaged(obj *unstructured.Unstructured) kschema.Managed {
 	return out
 }
 
+// target is the object a state names and the client to reach it.
+func (r *specResource) target(ctx context.Context, state tfsdk.State) (client dynamic.ResourceInterface, md namespacedMetadataModel, ns, name string, diags diag.Diagnostics) {
+	md, conn, diags := r.parts(ctx, state.GetAttribute)
+	if diags.HasError() {
+		return nil, md, "", "", diags
+	}
+	c, _, d := r.dynamic(conn)
+	diags.Append(d...)
+	if diags.HasError() {
+		return nil, md, "", "", diags
+	}
+	ns = r.ns(md)
+	return namespaced(c, ns), md, ns, md.Name.ValueString(), diags
+}
+
 func (r *specResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	md, conn, diags := r.parts(ctx, req.State.GetAttribute)
+	client, md, ns, name, diags := r.target(ctx, req.State)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	client, _, d := r.dynamic(conn)
-	resp.Diagnostics.Append(d...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ns, name := r.ns(md), md.Name.ValueString()
-	live, err := namespaced(client, ns).Get(ctx, name, metav1.GetOptions{})
+	live, err := client.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		resp.State.RemoveResource(ctx)
 		return
@@ -409,26 +418,20 @@ func (r *specResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 }
 
 func (r *specResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	md, conn, diags := r.parts(ctx, req.State.GetAttribute)
+	client, _, ns, name, diags := r.target(ctx, req.State)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	client, _, d := r.dynamic(conn)
-	resp.Diagnostics.Append(d...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ns, name := r.ns(md), md.Name.ValueString()
 	// Foreground: the call returns once dependents (replica sets, pods) are going.
 	policy := metav1.DeletePropagationForeground
-	err := namespaced(client, ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &policy})
+	err := client.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &policy})
 	if err != nil && !apierrors.IsNotFound(err) {
 		resp.Diagnostics.AddError("Cannot Delete "+r.k.title, fmt.Sprintf("delete %s %s: %v", r.k.typeName, objRef(ns, name), err))
 		return
 	}
 	err = waitGone(ctx, 5*time.Minute, func(ctx context.Context) error {
-		_, err := namespaced(client, ns).Get(ctx, name, metav1.GetOptions{})
+		_, err := client.Get(ctx, name, metav1.GetOptions{})
 		return err
 	})
 	if err != nil {
@@ -523,18 +526,7 @@ func addWarnings(diags *diag.Diagnostics, w *kube.Warnings, what string) {
 const dryRunTimeout = 5 * time.Second
 
 func (r *specResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	md := path.Root("metadata")
-	name := req.ID
-	if r.k.namespaced {
-		ns, n, err := splitImportID(req.ID)
-		if err != nil {
-			resp.Diagnostics.AddError("Invalid Import ID", err.Error())
-			return
-		}
-		name = n
-		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, md.AtName("namespace"), ns)...)
-	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, md.AtName("name"), name)...)
+	importName(ctx, req, resp, r.k.namespaced)
 }
 
 func namespaced(c dynamic.ResourceInterface, ns string) dynamic.ResourceInterface {
