@@ -79,7 +79,7 @@ func (f *Facts) ExistingConfig() (*config.Config, error) {
 // factsScript prints key=value lines. It reads, never writes.
 const factsScript = `set -u
 if [ -r /etc/os-release ]; then . /etc/os-release; fi
-echo "hostname=$(hostname)"
+echo "hostname=$(cat /proc/sys/kernel/hostname 2>/dev/null || hostname)"
 echo "os=${ID:-unknown}"
 echo "os_version=${VERSION_ID:-}"
 echo "machine=$(uname -m)"
