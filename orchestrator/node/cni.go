@@ -68,6 +68,7 @@ func (n *node) writeCNIConfig(ctx context.Context) error {
 				return fmt.Errorf("write CNI configuration: %w", err)
 			}
 			klog.Infof("slipway: pod network configured for %s on %s", nd.Spec.PodCIDR, cniBridge)
+			go n.syncRoutes(ctx, cs)
 			return nil
 		case err == nil, apierrors.IsNotFound(err):
 			if !logged {

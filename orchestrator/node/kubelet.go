@@ -35,7 +35,7 @@ func (n *node) kubeletConfiguration() ([]byte, error) {
 	if err := ensureCgroup(root); err != nil {
 		return nil, err
 	}
-	return yaml.Marshal(map[string]any{
+	kc := map[string]any{
 		"apiVersion": "kubelet.config.k8s.io/v1beta1",
 		"kind":       "KubeletConfiguration",
 		"address":    "0.0.0.0",
@@ -72,7 +72,15 @@ func (n *node) kubeletConfiguration() ([]byte, error) {
 			"nodefs.available":  "5%",
 			"imagefs.available": "5%",
 		},
-	})
+	}
+	if n.opts.BootstrapKubeconfig != "" {
+		// Certificates from the cluster, renewed through the API.
+		delete(kc, "tlsCertFile")
+		delete(kc, "tlsPrivateKeyFile")
+		kc["rotateCertificates"] = true
+		kc["serverTLSBootstrap"] = true
+	}
+	return yaml.Marshal(kc)
 }
 
 // kubeletArgs writes the kubelet's configuration and returns its arguments; the
@@ -92,8 +100,12 @@ func (n *node) kubeletArgs() ([]string, error) {
 	args := []string{
 		flag("config", n.kubeletConfigPath()),
 		flag("kubeconfig", n.opts.KubeletKubeconfig),
+		flag("cert-dir", filepath.Join(n.agentDir(), "kubelet-pki")),
 		flag("hostname-override", c.NodeName),
 		flag("node-ip", n.opts.NodeIP),
+	}
+	if n.opts.BootstrapKubeconfig != "" {
+		args = append(args, flag("bootstrap-kubeconfig", n.opts.BootstrapKubeconfig))
 	}
 	if len(c.NodeLabels) > 0 {
 		args = append(args, flag("node-labels", strings.Join(c.NodeLabels, ",")))

@@ -34,6 +34,11 @@ type Options struct {
 	ClientCAFile string
 	// KubeletCertFile and KubeletKeyFile are the kubelet's serving certificate.
 	KubeletCertFile, KubeletKeyFile string
+	// BootstrapKubeconfig, on a joining node, holds the join token's credential: the
+	// kubelet asks the cluster for its client certificate with it and writes
+	// KubeletKubeconfig; its serving certificate comes from the cluster too, and
+	// both are renewed through the API.
+	BootstrapKubeconfig string
 }
 
 type node struct {
@@ -81,8 +86,17 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("kube-proxy: %w", err)
 	}
 	go func() { exits <- componentExit{"kubelet", runKubelet(ctx, kubeletArgs)} }()
-	go func() { exits <- componentExit{"kube-proxy", runProxy(kubeletProxyContext(ctx), proxyArgs)} }()
 	go func() {
+		// On a joining node, the credentials exist once the kubelet has them.
+		if err := waitForFile(ctx, n.opts.ProxyKubeconfig); err != nil {
+			return
+		}
+		exits <- componentExit{"kube-proxy", runProxy(kubeletProxyContext(ctx), proxyArgs)}
+	}()
+	go func() {
+		if err := waitForFile(ctx, n.opts.KubeletKubeconfig); err != nil {
+			return
+		}
 		if err := n.writeCNIConfig(ctx); err != nil && ctx.Err() == nil {
 			exits <- componentExit{"pod network", err}
 		}
@@ -99,6 +113,20 @@ func Run(ctx context.Context, opts Options) error {
 			return fmt.Errorf("%s stopped unexpectedly", e.name)
 		}
 		return fmt.Errorf("%s failed: %w", e.name, e.err)
+	}
+}
+
+// waitForFile waits until path exists or ctx ends.
+func waitForFile(ctx context.Context, path string) error {
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
 	}
 }
 
@@ -137,3 +165,16 @@ const (
 )
 
 func since(t time.Time) string { return time.Since(t).Round(100 * time.Millisecond).String() }
+
+// BundleBinDir is the folder of the running slipway binary, where the bundle's
+// helpers and add-on binaries sit.
+func BundleBinDir() (string, error) {
+	exe, err := os.Executable()
+	if err == nil {
+		exe, err = filepath.EvalSymlinks(exe)
+	}
+	if err != nil {
+		return "", fmt.Errorf("find the bundle's helpers: %w", err)
+	}
+	return filepath.Dir(exe), nil
+}

@@ -11,6 +11,7 @@
 package pki
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -110,6 +111,9 @@ type leaf struct {
 	usages []x509.ExtKeyUsage
 	dns    []string
 	ips    []net.IP
+	// chain: the certificate file carries the CA after the leaf, so a joining node
+	// sees the CA its join token pins in the TLS handshake (orchestrator/join).
+	chain bool
 }
 
 var (
@@ -124,7 +128,7 @@ func leaves(spec Spec) []leaf {
 	hostDNS := uniqueSorted([]string{"localhost", spec.Hostname, spec.NodeName})
 	hostIPs := uniqueIPs([]net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback, spec.NodeIP})
 	return []leaf{
-		{name: APIServer, ca: ClusterCA, cn: "kube-apiserver", usages: serverAuth, dns: apiDNS, ips: apiIPs},
+		{name: APIServer, ca: ClusterCA, cn: "kube-apiserver", usages: serverAuth, dns: apiDNS, ips: apiIPs, chain: true},
 		{name: Admin, ca: ClusterCA, cn: "system:admin", orgs: []string{"system:masters"}, usages: clientAuth},
 		{name: ControllerManager, ca: ClusterCA, cn: "system:kube-controller-manager", usages: clientAuth},
 		{name: Scheduler, ca: ClusterCA, cn: "system:kube-scheduler", usages: clientAuth},
@@ -273,6 +277,11 @@ func (p *PKI) check(l leaf, now time.Time) string {
 	if cert.Subject.CommonName != l.cn || !slices.Equal(cert.Subject.Organization, l.orgs) {
 		return "subject changed"
 	}
+	if l.chain {
+		if b, err := os.ReadFile(p.Cert(l.name)); err != nil || bytes.Count(b, []byte("BEGIN CERTIFICATE")) < 2 {
+			return "lacks its CA in the chain"
+		}
+	}
 	return ""
 }
 
@@ -297,7 +306,7 @@ func (p *PKI) newCA(name string, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	return p.writePair(name, der, key)
+	return p.writePair(name, der, key, nil)
 }
 
 func (p *PKI) newServiceAccountKey() error {
@@ -346,12 +355,17 @@ func (p *PKI) issue(l leaf, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	return p.writePair(l.name, der, key)
+	var chain []byte
+	if l.chain {
+		chain = caCert.Raw
+	}
+	return p.writePair(l.name, der, key, chain)
 }
 
 // writePair writes the key before the certificate: a crash in between leaves a
 // certificate that does not match its key, which the next start detects and repairs.
-func (p *PKI) writePair(name string, certDER []byte, key crypto.Signer) error {
+// caDER, when set, is written after the certificate as its chain.
+func (p *PKI) writePair(name string, certDER []byte, key crypto.Signer, caDER []byte) error {
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return err
@@ -359,7 +373,11 @@ func (p *PKI) writePair(name string, certDER []byte, key crypto.Signer) error {
 	if err := WriteFile(p.Key(name), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
 		return err
 	}
-	return WriteFile(p.Cert(name), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: certDER}), 0o644)
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: certDER})
+	if caDER != nil {
+		certPEM = append(certPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})...)
+	}
+	return WriteFile(p.Cert(name), certPEM, 0o644)
 }
 
 func (p *PKI) loadPair(name string) (*x509.Certificate, crypto.Signer, error) {

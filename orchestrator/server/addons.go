@@ -19,6 +19,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
@@ -38,7 +39,7 @@ type addon struct {
 	image string // the system image it runs, "" for none
 }
 
-var addons = []addon{{name: "dns", image: "coredns"}}
+var addons = []addon{{name: "node-bootstrap"}, {name: "dns", image: "coredns"}}
 
 // addonValues are what the add-on templates see.
 type addonValues struct {
@@ -130,6 +131,23 @@ func (l *layout) applyAddons(ctx context.Context, binDir string) {
 	if err != nil {
 		klog.Errorf("slipway: add-ons: %v", err)
 		return
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		klog.Errorf("slipway: add-ons: %v", err)
+		return
+	}
+	go approveServingCSRs(ctx, cs)
+	for ctx.Err() == nil {
+		err := ensureBootstrapSecret(ctx, cs, l.token)
+		if err == nil {
+			break
+		}
+		klog.Warningf("slipway: join token not registered yet: %v", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(2 * time.Second):
+		}
 	}
 	for _, a := range addons {
 		if l.cfg.Disabled(a.name) {

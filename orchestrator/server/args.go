@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/config"
+	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/join"
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/pki"
 )
 
@@ -52,6 +53,7 @@ type layout struct {
 	hostname string
 	nodeIP   net.IP
 	pki      *pki.PKI
+	token    join.Token
 }
 
 func (l *layout) serverDir() string { return filepath.Join(l.cfg.DataDir, "server") }
@@ -121,6 +123,8 @@ func (l *layout) apiserverArgs() []string {
 		flag("allow-privileged", true),
 		flag("anonymous-auth", false),
 		flag("authorization-mode", "Node,RBAC"),
+		// Agents join with a bootstrap token (orchestrator/join).
+		flag("enable-bootstrap-token-auth", true),
 		flag("enable-admission-plugins", "NodeRestriction"),
 		flag("profiling", false),
 		flag("client-ca-file", p.Cert(pki.ClusterCA)),

@@ -28,6 +28,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/config"
+	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/join"
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/node"
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/pki"
 )
@@ -120,7 +121,7 @@ func Run(ctx context.Context, opts Options) error {
 		start(ctx, "node", func(ctx context.Context) error { return components.node(ctx, l) })
 		go l.labelControlPlane(ctx)
 	}
-	if binDir, err := bundleBinDir(); err != nil {
+	if binDir, err := node.BundleBinDir(); err != nil {
 		klog.Errorf("slipway: add-ons not applied: %v", err)
 	} else {
 		go l.applyAddons(ctx, binDir)
@@ -205,6 +206,11 @@ func preflight(opts Options) (*layout, net.Listener, error) {
 	}
 	if c.Role != config.RoleServer {
 		return nil, nil, fmt.Errorf("role is %q: slipway server needs role server", c.Role)
+	}
+	if c.Token != "" {
+		if _, err := join.Parse(c.Token, false); err != nil {
+			return nil, nil, fmt.Errorf("invalid settings:\ntoken: %w", err)
+		}
 	}
 	l := &layout{cfg: &c, ports: opts.Ports, hostname: host}
 	l.ports.defaults()
@@ -315,6 +321,9 @@ func (l *layout) prepare() error {
 		return fmt.Errorf("certificates: %w", err)
 	}
 	l.pki = p
+	if l.token, err = l.ensureToken(); err != nil {
+		return err
+	}
 	for _, user := range []string{pki.ControllerManager, pki.Scheduler, pki.Admin, pki.KubeletClient, pki.KubeProxy} {
 		k := pki.Kubeconfig{Server: l.apiURL(), CAFile: p.Cert(pki.ClusterCA), CertFile: p.Cert(user), KeyFile: p.Key(user)}
 		if err := k.Write(l.kubeconfig(user)); err != nil {
@@ -390,7 +399,7 @@ func since(t time.Time) string { return time.Since(t).Round(100 * time.Milliseco
 // authenticate with certificates this server issued itself, and the bundle's
 // helpers sit beside the slipway binary.
 func (l *layout) nodeOptions() (node.Options, error) {
-	binDir, err := bundleBinDir()
+	binDir, err := node.BundleBinDir()
 	if err != nil {
 		return node.Options{}, err
 	}
@@ -431,17 +440,4 @@ func (l *layout) labelControlPlane(ctx context.Context) {
 		case <-time.After(2 * time.Second):
 		}
 	}
-}
-
-// bundleBinDir is the folder of the running slipway binary, where the bundle's
-// helpers and add-on binaries sit.
-func bundleBinDir() (string, error) {
-	exe, err := os.Executable()
-	if err == nil {
-		exe, err = filepath.EvalSymlinks(exe)
-	}
-	if err != nil {
-		return "", fmt.Errorf("find the bundle's helpers: %w", err)
-	}
-	return filepath.Dir(exe), nil
 }

@@ -20,6 +20,7 @@ import (
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
 	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 
+	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/agent"
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/server"
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/status"
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/version"
@@ -48,7 +49,7 @@ func newRootCommand(ctx context.Context) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCommand(), server.NewCommand(), status.NewCommand())
+	root.AddCommand(newVersionCommand(), server.NewCommand(), agent.NewCommand(), status.NewCommand())
 
 	kubectl := kubectlcmd.NewDefaultKubectlCommand()
 	kubectl.Use = "kubectl"
