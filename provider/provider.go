@@ -92,6 +92,8 @@ func (p *slipwayProvider) Resources(context.Context) []func() resource.Resource 
 		NewDeploymentResource,
 		NewServiceResource,
 		NewStatefulSetResource,
+		NewDaemonSetResource,
+		NewJobResource,
 		NewVolumeResource,
 		NewVolumeClaimResource,
 	}

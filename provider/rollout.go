@@ -1,7 +1,8 @@
 package provider
 
-// Waits after apply: rollouts of deployments and stateful sets, binding of volume
-// claims. Each fails fast with the reason when waiting cannot help.
+// Waits after apply: rollouts of deployments, stateful sets and daemon sets,
+// completion of jobs, binding of volume claims. Each fails fast with the reason
+// when waiting cannot help.
 
 import (
 	"context"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -285,4 +287,98 @@ func claimClass(ctx context.Context, cs kubernetes.Interface, c *corev1.Persiste
 		}
 	}
 	return nil, nil
+}
+
+// daemonSetRollout waits until a daemon set's current generation runs on every
+// node it should, as `kubectl rollout status` judges it, failing fast like
+// deploymentRollout. With the OnDelete strategy there is nothing to wait for.
+func daemonSetRollout(ctx context.Context, cs kubernetes.Interface, ns, name string) error {
+	return poll(ctx, func() (bool, string, error) {
+		d, err := cs.AppsV1().DaemonSets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		if d.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType {
+			return false, "", errNotWaited
+		}
+		done, why := daemonSetDone(d)
+		if done || d.Status.ObservedGeneration < d.Generation {
+			return done, why, nil
+		}
+		hash, err := newestRevisionHash(ctx, cs, ns, d.Spec.Selector, d)
+		if err != nil || hash == "" {
+			return false, why, nil
+		}
+		return false, why, podsFailure(ctx, cs, ns, d.Spec.Selector, appsv1.ControllerRevisionHashLabelKey, hash)
+	})
+}
+
+// daemonSetDone reports whether d is rolled out, or what it waits for.
+func daemonSetDone(d *appsv1.DaemonSet) (bool, string) {
+	s := d.Status
+	switch {
+	case s.ObservedGeneration < d.Generation:
+		return false, fmt.Sprintf("the controller has not seen generation %d yet", d.Generation)
+	case s.UpdatedNumberScheduled < s.DesiredNumberScheduled:
+		return false, fmt.Sprintf("%d of %d nodes run the new pods", s.UpdatedNumberScheduled, s.DesiredNumberScheduled)
+	case s.NumberAvailable < s.DesiredNumberScheduled:
+		return false, fmt.Sprintf("%d of %d pods available", s.NumberAvailable, s.DesiredNumberScheduled)
+	}
+	return true, ""
+}
+
+// newestRevisionHash returns the controller-revision-hash of the newest revision
+// owner keeps (daemon sets record their templates as controller revisions).
+func newestRevisionHash(ctx context.Context, cs kubernetes.Interface, ns string, selector *metav1.LabelSelector, owner metav1.Object) (string, error) {
+	if selector == nil {
+		return "", nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(selector)
+	if err != nil {
+		return "", err
+	}
+	revs, err := cs.AppsV1().ControllerRevisions(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return "", err
+	}
+	var newest *appsv1.ControllerRevision
+	for i := range revs.Items {
+		r := &revs.Items[i]
+		if metav1.IsControlledBy(r, owner) && (newest == nil || r.Revision > newest.Revision) {
+			newest = r
+		}
+	}
+	if newest == nil {
+		return "", nil
+	}
+	return newest.Labels[appsv1.ControllerRevisionHashLabelKey], nil
+}
+
+// jobCompletion waits until a job has completed, and fails as soon as the job
+// controller gives up (backoff limit, deadline) or one of its pods shows a failure
+// that waiting cannot fix.
+func jobCompletion(ctx context.Context, cs kubernetes.Interface, ns, name string) error {
+	return poll(ctx, func() (bool, string, error) {
+		j, err := cs.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		for _, c := range j.Status.Conditions {
+			if c.Status != corev1.ConditionTrue {
+				continue
+			}
+			switch c.Type {
+			case batchv1.JobComplete:
+				return true, "", nil
+			case batchv1.JobFailed:
+				return false, "", fmt.Errorf("the job failed: %s: %s", c.Reason, c.Message)
+			}
+		}
+		why := fmt.Sprintf("%d succeeded, %d active, %d failed", j.Status.Succeeded, j.Status.Active, j.Status.Failed)
+		if j.Spec.Selector == nil || j.Status.Active == 0 {
+			return false, why, nil
+		}
+		uid := string(j.UID)
+		return false, why, podsFailure(ctx, cs, ns, j.Spec.Selector, batchv1.ControllerUidLabel, uid)
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -242,6 +243,83 @@ func TestClaimBinding(t *testing.T) {
 				t.Fatalf("want no wait, got %v", err)
 			case tc.want != "" && tc.want != "skip" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 				t.Fatalf("want an error with %q, got %v", tc.want, err)
+			}
+		})
+	}
+}
+
+func TestDaemonSetRollout(t *testing.T) {
+	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "agent"}}
+	ds := &appsv1.DaemonSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "agent", Namespace: "default", UID: "ds-uid", Generation: 2},
+		Spec:       appsv1.DaemonSetSpec{Selector: sel},
+		Status: appsv1.DaemonSetStatus{ObservedGeneration: 2, DesiredNumberScheduled: 3,
+			UpdatedNumberScheduled: 1, NumberAvailable: 2},
+	}
+	ctrl := true
+	owner := []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "DaemonSet", Name: "agent", UID: ds.UID, Controller: &ctrl}}
+	rev := func(name, hash string, n int64) *appsv1.ControllerRevision {
+		return &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", OwnerReferences: owner,
+			Labels: map[string]string{"app": "agent", appsv1.ControllerRevisionHashLabelKey: hash}}, Revision: n}
+	}
+	pod := func(name, hash string, s corev1.PodStatus) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default",
+			Labels: map[string]string{"app": "agent", appsv1.ControllerRevisionHashLabelKey: hash}}, Status: s}
+	}
+	// The newest revision's pod cannot pull its image; the old one's crash loop is old news.
+	cs := fake.NewClientset(ds, rev("agent-1", "h1", 1), rev("agent-2", "h2", 2),
+		pod("agent-old", "h1", waiting("CrashLoopBackOff", "old")),
+		pod("agent-new", "h2", waiting("ImagePullBackOff", `Back-off pulling image "agent:nope"`)))
+	err := daemonSetRollout(context.Background(), cs, "default", "agent")
+	if err == nil || !strings.Contains(err.Error(), "agent-new") || !strings.Contains(err.Error(), "ImagePullBackOff") {
+		t.Fatalf("want the new pod's image pull error, got %v", err)
+	}
+
+	behind := ds.DeepCopy()
+	behind.Status = appsv1.DaemonSetStatus{ObservedGeneration: 1, DesiredNumberScheduled: 3, UpdatedNumberScheduled: 3, NumberAvailable: 3}
+	if done, _ := daemonSetDone(behind); done {
+		t.Error("observedGeneration behind counted as rolled out")
+	}
+	complete := ds.DeepCopy()
+	complete.Status = appsv1.DaemonSetStatus{ObservedGeneration: 2, DesiredNumberScheduled: 3, UpdatedNumberScheduled: 3, NumberAvailable: 3}
+	if err := daemonSetRollout(context.Background(), fake.NewClientset(complete), "default", "agent"); err != nil {
+		t.Errorf("complete rollout: %v", err)
+	}
+	onDelete := ds.DeepCopy()
+	onDelete.Spec.UpdateStrategy.Type = appsv1.OnDeleteDaemonSetStrategyType
+	if err := daemonSetRollout(context.Background(), fake.NewClientset(onDelete), "default", "agent"); !errors.Is(err, errNotWaited) {
+		t.Errorf("OnDelete: want no wait, got %v", err)
+	}
+}
+
+func TestJobCompletion(t *testing.T) {
+	job := func(conds []batchv1.JobCondition, active int32) *batchv1.Job {
+		return &batchv1.Job{
+			ObjectMeta: metav1.ObjectMeta{Name: "migrate", Namespace: "default", UID: "job-uid"},
+			Spec: batchv1.JobSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{
+				batchv1.ControllerUidLabel: "job-uid"}}},
+			Status: batchv1.JobStatus{Conditions: conds, Active: active},
+		}
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "migrate-x", Namespace: "default",
+		Labels: map[string]string{batchv1.ControllerUidLabel: "job-uid"}}, Status: waiting("ErrImageNeverPull", "never pull")}
+	for _, tc := range []struct {
+		name string
+		objs []runtime.Object
+		want string // "" completes
+	}{
+		{"complete", []runtime.Object{job([]batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}, 0)}, ""},
+		{"failed", []runtime.Object{job([]batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue,
+			Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit"}}, 0)}, "BackoffLimitExceeded"},
+		{"pod cannot start", []runtime.Object{job(nil, 1), pod}, "ErrImageNeverPull"},
+		{"running", []runtime.Object{job(nil, 1)}, "timed out waiting: 0 succeeded, 1 active"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			err := jobCompletion(ctx, fake.NewClientset(tc.objs...), "default", "migrate")
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("want %q, got %v", tc.want, err)
 			}
 		})
 	}
