@@ -1,14 +1,17 @@
 package bootstrap
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -1196,5 +1199,132 @@ func TestE2ERealBundleNodeReady(t *testing.T) {
 	}
 	if out := sh("awk '$2 ~ \"^/(var/lib/slipway|var/lib/kubelet|run/slipway)/\" { print $2 }' /proc/self/mounts"); out != "" {
 		t.Errorf("mounts left after the reset:\n%s", out)
+	}
+}
+
+// repackBundle copies a bundle under another version: the same files, a manifest
+// naming version. To the bootstrapper it is another bundle (another checksum,
+// another release folder), which is what an upgrade is on the host.
+func repackBundle(t *testing.T, src, version string) string {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	zr, err := gzip.NewReader(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "slipway-"+version+"-linux-amd64.tar.gz")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zw, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
+	tr, tw := tar.NewReader(zr), tar.NewWriter(zw)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body io.Reader = tr
+		if strings.TrimPrefix(hdr.Name, "./") == "manifest.json" {
+			var m map[string]any
+			if err := json.NewDecoder(tr).Decode(&m); err != nil {
+				t.Fatal(err)
+			}
+			m["slipway"] = version
+			b, _ := json.Marshal(m)
+			hdr.Size, body = int64(len(b)), bytes.NewReader(b)
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(tw, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestE2ERealBundleUpgrade upgrades a running real server (control plane only) to
+// another bundle, as the sudo user with a password: the new release is uploaded and
+// linked, the service restarts for the binary alone, the settings file is not
+// rewritten, the datastore keeps what it held (a ConfigMap made before), and the
+// previous release stays beside the new one.
+func TestE2ERealBundleUpgrade(t *testing.T) {
+	testhosts.SkipUnlessEnabled(t)
+	current := realBundle(t)
+	inv, key, ctx, shells := startHosts(t, "e2e-boot-upgrade", 1, 15*time.Minute)
+	th, sh := inv.Hosts[0], shells[0]
+	before := sh(snapshotScript)
+	previous := repackBundle(t, current, "0.0.0-e2e-previous")
+	mk := func() *Host {
+		return &Host{Name: th.Name, SSH: sshConfig(inv, key, th, "sudopw"), Config: config.Config{Role: config.RoleServer,
+			Token: "K10e2e-upgrade-00000000000000::server:upgrade-secret", NodeName: th.Name, NodeIP: th.Address,
+			DisableAgent: true, Disable: []string{"servicelb", "dns"}, NodeTaints: []string{"role=control:NoSchedule"}}}
+	}
+	opts := func(bundle string) Options {
+		return Options{Bundles: map[string]string{"amd64": bundle}, ReadyTimeout: 5 * time.Minute, Logf: t.Logf}
+	}
+
+	h := mk()
+	if err := Install(ctx, []*Host{h}, opts(previous)); err != nil {
+		t.Fatalf("install the previous bundle: %v", err)
+	}
+	settings := sh("cat /etc/slipway/config.yaml; stat -c %Y /etc/slipway/config.yaml")
+	api := newAPIClient(t, h.Kubeconfig)
+	cm := []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"e2e-upgrade"},"data":{"kept":"yes"}}`)
+	if code, body, err := api.do(ctx, http.MethodPost, "/api/v1/namespaces/default/configmaps", cm); err != nil || code != http.StatusCreated {
+		t.Fatalf("create a ConfigMap: %d %v %s", code, err, body)
+	}
+	oldTarget := strings.TrimSpace(sh("readlink /usr/local/bin/slipway"))
+
+	h = mk()
+	start := time.Now()
+	if err := Install(ctx, []*Host{h}, opts(current)); err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	logTook(t, "upgrade the real server to another bundle, until ready", start)
+	want := []string{"uploaded ", "installed slipway ", "restarted slipway.service (binary)"}
+	if len(h.Changes) != len(want) {
+		t.Fatalf("upgrade changes %q, want %d like %q", h.Changes, len(want), want)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(h.Changes[i], w) {
+			t.Errorf("change %d = %q, want %q...", i, h.Changes[i], w)
+		}
+	}
+	if got := sh("cat /etc/slipway/config.yaml; stat -c %Y /etc/slipway/config.yaml"); got != settings {
+		t.Errorf("the upgrade rewrote the settings:\n%s\nwas\n%s", got, settings)
+	}
+	newTarget := strings.TrimSpace(sh("readlink /usr/local/bin/slipway"))
+	if newTarget == oldTarget || !strings.HasPrefix(newTarget, "/opt/slipway/releases/") {
+		t.Errorf("the binary link went from %s to %s", oldTarget, newTarget)
+	}
+	if out := sh("test -x " + remote.ShellQuote(oldTarget) + " && echo kept"); out != "kept\n" {
+		t.Errorf("the previous release must stay for a way back")
+	}
+	code, body, err := newAPIClient(t, h.Kubeconfig).do(ctx, http.MethodGet, "/api/v1/namespaces/default/configmaps/e2e-upgrade", nil)
+	if err != nil || code != http.StatusOK || !strings.Contains(string(body), `"kept":"yes"`) {
+		t.Errorf("the datastore lost what it held: %d %v %s", code, err, body)
+	}
+
+	if err := Reset(ctx, []*Host{mk()}, opts(current)); err != nil {
+		t.Fatal(err)
+	}
+	if after := sh(snapshotScript); after != before {
+		t.Errorf("the host differs from how it was found:\n%s", diffLines(before, after))
 	}
 }
