@@ -94,6 +94,7 @@ func (p *slipwayProvider) Resources(context.Context) []func() resource.Resource 
 		NewStatefulSetResource,
 		NewDaemonSetResource,
 		NewJobResource,
+		NewHorizontalAutoscalerResource,
 		NewVolumeResource,
 		NewVolumeClaimResource,
 	}
