@@ -65,6 +65,9 @@ type Host struct {
 	Kubeconfig []byte
 	// APIServer is the URL Kubeconfig points at ("https://10.0.0.5:6443").
 	APIServer string
+	// JoinToken is a server's join token (slipway:<id>.<secret>:sha256:<CA hash>),
+	// read with the kubeconfig: agents join with it. Secret.
+	JoinToken string
 
 	mu      sync.Mutex
 	logf    func(format string, args ...any)
@@ -138,6 +141,36 @@ func Install(ctx context.Context, hosts []*Host, opts Options) error {
 	if err != nil {
 		return err
 	}
+	// Agents that join a server of this same operation without a CA-pinned token
+	// wait for it: the server comes up first, then they get its join token.
+	if first, waiting := pendingJoins(hosts); first != nil && len(waiting) > 0 && !opts.SkipWaitReady {
+		if err := runInstall(ctx, []*Host{first}, opts, bundles); err != nil {
+			return err
+		}
+		for _, a := range waiting {
+			a.Config.Token = first.JoinToken
+		}
+	}
+	return runInstall(ctx, hosts, opts, bundles)
+}
+
+// pendingJoins finds the operation's cluster-starting server and the hosts that
+// join it without a token pinned to its CA.
+func pendingJoins(hosts []*Host) (first *Host, waiting []*Host) {
+	for _, h := range hosts {
+		if h.Config.Role == config.RoleServer && h.Config.Server == "" && first == nil {
+			first = h
+		}
+	}
+	for _, h := range hosts {
+		if h != first && h.Config.Server != "" && !strings.Contains(h.Config.Token, ":sha256:") {
+			waiting = append(waiting, h)
+		}
+	}
+	return first, waiting
+}
+
+func runInstall(ctx context.Context, hosts []*Host, opts Options, bundles map[string]*bundleInfo) error {
 	m := &Manager{Concurrency: opts.Concurrency, Logf: opts.Logf, Phases: []Phase{
 		&connectPhase{dial: opts.Dial},
 		&factsPhase{bundles: bundles},

@@ -122,6 +122,9 @@ type fakeHost struct {
 	afterFacts func()
 }
 
+// fakeJoinToken is the join token a fake server keeps, pinned to a made-up CA.
+const fakeJoinToken = "slipway:abc123.0123456789abcdef:sha256:" + "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
 func newFakeHost(t *testing.T, root bool) *fakeHost {
 	fh := &fakeHost{t: t, Fake: &remote.Fake{Name: "fake-1:22", Root: root}, init: "systemd", machine: "x86_64",
 		files: map[string][]byte{}, releases: map[string]string{}, uid: "0", home: "/root", hostname: "fake-1"}
@@ -296,6 +299,12 @@ func (fh *fakeHost) script() {
 			return "", f.Exit(c, 1, "", "cat: /etc/slipway/admin.kubeconfig: No such file or directory")
 		}
 		return fakeKubeconfig, nil
+	}))
+	f.On(`^cat /var/lib/slipway/server/token$`, lock(func(c remote.Call, _ []string) (string, error) {
+		if !fh.active {
+			return "", f.Exit(c, 1, "", "cat: /var/lib/slipway/server/token: No such file or directory")
+		}
+		return fakeJoinToken + "\n", nil
 	}))
 	f.On(` --cache-dir /run/slipway/kubectl-cache get nodes -o jsonpath=`, lock(func(remote.Call, []string) (string, error) {
 		var b strings.Builder

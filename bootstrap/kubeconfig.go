@@ -1,6 +1,8 @@
 package bootstrap
 
 import (
+	"path/filepath"
+
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/config"
+	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/join"
 )
 
 // kubeconfigPhase fetches each ready server's admin kubeconfig. The server writes it
@@ -42,6 +45,17 @@ func (p *kubeconfigPhase) Run(ctx context.Context, h *Host) error {
 	h.redact.Add(kubeconfigSecrets(kc)...)
 	h.Kubeconfig, h.APIServer = kc, server
 	h.Logf("fetched the admin kubeconfig (API %s)", server)
+	// The join token the server keeps, pinned to its CA: what agents join with.
+	tok, err := h.sh(ctx, "cat "+q(filepath.Join(want.DataDir, "server", "token")))
+	if err != nil {
+		return fmt.Errorf("read the join token: %w", err)
+	}
+	t, err := join.Parse(tok, true)
+	if err != nil {
+		return fmt.Errorf("the join token in %s: %w", want.DataDir, err)
+	}
+	h.redact.Add(t.String(), t.Secret)
+	h.JoinToken = t.String()
 	return nil
 }
 
