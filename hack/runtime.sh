@@ -41,3 +41,4 @@ CGO_ENABLED=1 CC="${cc}" go build -C "${mod}" -tags "seccomp netgo osusergo" \
   -o "${out}/runc" github.com/opencontainers/runc
 
 CGO_ENABLED=0 go build -C "${mod}" -ldflags "-s -w" -o "${out}/coredns" ./cmd/coredns
+CGO_ENABLED=0 go build -C "${mod}" -ldflags "-s -w" -o "${out}/volume-helper" ./cmd/volume-helper

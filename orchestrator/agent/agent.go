@@ -56,6 +56,10 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	klog.Infof("slipway: %s presents the pinned cluster CA and accepts the join token", c.Server)
+	// Only now, with a server and a token known good, does the agent write anything.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data-dir: %w", err)
+	}
 
 	caFile := filepath.Join(dir, "tls", "ca.crt")
 	if err := writeFile(caFile, caPEM, 0o644); err != nil {
@@ -123,9 +127,6 @@ func preflight(opts Options) (*config.Config, join.Token, net.IP, error) {
 		ip = net.ParseIP(c.NodeIP)
 	} else if ip, err = utilnet.ChooseHostInterface(); err != nil {
 		return nil, join.Token{}, nil, fmt.Errorf("node-ip: not set, and no address to take it from (%v): set node-ip", err)
-	}
-	if err := os.MkdirAll(filepath.Join(c.DataDir, "agent"), 0o700); err != nil {
-		return nil, join.Token{}, nil, fmt.Errorf("data-dir: %w", err)
 	}
 	return &c, token, ip, nil
 }

@@ -17,7 +17,7 @@ import (
 
 // systemImages are built from the bundle's binaries of the same name on every node:
 // the pod sandbox, and the cluster add-ons that run as pods.
-var systemImages = []string{"pause", "coredns"}
+var systemImages = []string{"pause", "coredns", "volume-helper"}
 
 // systemImage builds the system image name from the bundle's binary of that name.
 // The sandbox runs as upstream's pause does, as 65535.

@@ -136,7 +136,7 @@ func kubeletProxyContext(ctx context.Context) context.Context { return context.W
 // check refuses to start on a host that cannot run the node part, with the reason.
 func (n *node) check() error {
 	var missing []string
-	for _, f := range []string{"containerd", "containerd-shim-runc-v2", "runc", "pause", "coredns", "cni/bridge", "cni/host-local", "cni/loopback", "cni/portmap"} {
+	for _, f := range []string{"containerd", "containerd-shim-runc-v2", "runc", "pause", "coredns", "volume-helper", "cni/bridge", "cni/host-local", "cni/loopback", "cni/portmap"} {
 		if _, err := os.Stat(filepath.Join(n.opts.BinDir, f)); err != nil {
 			missing = append(missing, f)
 		}

@@ -39,7 +39,7 @@ type addon struct {
 	image string // the system image it runs, "" for none
 }
 
-var addons = []addon{{name: "node-bootstrap"}, {name: "dns", image: "coredns"}}
+var addons = []addon{{name: "node-bootstrap"}, {name: "dns", image: "coredns"}, {name: "local-storage"}}
 
 // addonValues are what the add-on templates see.
 type addonValues struct {
@@ -138,6 +138,13 @@ func (l *layout) applyAddons(ctx context.Context, binDir string) {
 		return
 	}
 	go approveServingCSRs(ctx, cs)
+	if !l.cfg.Disabled("local-storage") {
+		if image, err := node.ImageRef(binDir, "volume-helper"); err != nil {
+			klog.Errorf("slipway: local-path provisioner not started: %v", err)
+		} else {
+			go runLocalPath(ctx, cs, image)
+		}
+	}
 	for ctx.Err() == nil {
 		err := ensureBootstrapSecret(ctx, cs, l.token)
 		if err == nil {
