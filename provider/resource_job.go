@@ -15,13 +15,14 @@ func NewJobResource() resource.Resource {
 		title:    "Job",
 		desc: "A Kubernetes Job, applied by server-side apply: pods that run to completion. The selector and the " +
 			"labels the job controller adds to the pod template are Kubernetes' own and never show as changes. Most " +
-			"of a job's spec cannot change once created: the plan's dry run reports such a change as an error, so " +
-			"change the name (or taint the resource) to run a new job. A job removed by `ttl_seconds_after_finished` " +
+			"of a job's spec cannot change once created: the plan's dry run finds such a change and plans a new job " +
+			"instead. A job removed by `ttl_seconds_after_finished` " +
 			"is created again by the next apply.",
-		gvr:        k8sschema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"},
-		kind:       "Job",
-		spec:       reflect.TypeOf(batchv1.JobSpec{}),
-		namespaced: true,
+		gvr:              k8sschema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"},
+		kind:             "Job",
+		spec:             reflect.TypeOf(batchv1.JobSpec{}),
+		namespaced:       true,
+		replaceImmutable: true,
 		wait: &waitKind{
 			what: "completion", enable: "wait_for_completion", timeout: "completion_timeout", done: "completed",
 			byDefault: false, defaultTime: "10m",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -42,6 +43,10 @@ type specKind struct {
 	// wait, when set, waits after apply for the object to settle (a rollout, a
 	// claim's binding) and gives the reason when it cannot.
 	wait *waitKind
+	// replaceImmutable plans a change the API server refuses as immutable (found
+	// by the plan's dry run) as a replacement, for kinds where a new object is what
+	// users expect (a pod, a job); for the others such a change is an error.
+	replaceImmutable bool
 }
 
 // waitKind is a wait after apply: three attributes (whether to wait, for how long,
@@ -448,7 +453,13 @@ func (r *specResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	}
 	if req.State.Raw.IsNull() || !req.Plan.Raw.Equal(req.State.Raw) {
 		// Only what is about to change: a plan that changes nothing asks nothing.
-		r.dryRun(ctx, resp.Plan, &resp.Diagnostics)
+		// On a create, an immutable-field refusal means the object already exists:
+		// this is the create half of a replacement (the old object goes first), or
+		// apply will adopt an object someone else made. Neither fails the plan.
+		creating := req.State.Raw.IsNull()
+		if r.dryRun(ctx, resp.Plan, &resp.Diagnostics, r.k.replaceImmutable || creating) && !creating {
+			resp.RequiresReplace = append(resp.RequiresReplace, path.Root("spec"))
+		}
 	}
 	w := r.k.wait
 	if w == nil {
@@ -476,28 +487,31 @@ func (r *specResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 // invalid is reported: a cluster that does not exist yet (its connection unknown),
 // cannot be reached, or lacks a namespace the same apply creates is no reason to
 // fail a plan.
-func (r *specResource) dryRun(ctx context.Context, plan tfsdk.Plan, diags *diag.Diagnostics) {
+//
+// With tolerateImmutable, a refusal only because an immutable field changes is no
+// error: dryRun reports it (true), and the plan replaces the object.
+func (r *specResource) dryRun(ctx context.Context, plan tfsdk.Plan, diags *diag.Diagnostics, tolerateImmutable bool) (immutable bool) {
 	if r.data == nil {
-		return
+		return false
 	}
 	for _, attr := range []string{"metadata", "spec", "cluster"} {
 		var v tftypes.Value
 		if err := tftypesAt(plan.Raw, attr, &v); err != nil || !known(v, "uid") {
-			return
+			return false
 		}
 	}
 	md, conn, d := r.parts(ctx, plan.GetAttribute)
 	if d.HasError() {
-		return
+		return false
 	}
 	obj, _, d := r.object(ctx, plan, md)
 	if d.HasError() {
 		diags.Append(d...)
-		return
+		return false
 	}
 	client, _, d := r.dynamic(conn)
 	if d.HasError() {
-		return
+		return false
 	}
 	ctx, cancel := context.WithTimeout(ctx, dryRunTimeout)
 	defer cancel()
@@ -507,10 +521,31 @@ func (r *specResource) dryRun(ctx context.Context, plan tfsdk.Plan, diags *diag.
 		FieldManager: kube.FieldManager, Force: true, DryRun: []string{metav1.DryRunAll},
 	})
 	addWarnings(diags, warnings, fmt.Sprintf("a dry run of %s %s during plan", r.k.typeName, objRef(ns, name)))
-	if apierrors.IsInvalid(err) {
-		diags.AddError(r.k.title+" Refused By The API Server",
-			fmt.Sprintf("a dry run of %s %s during plan: %v", r.k.typeName, objRef(ns, name), err))
+	if !apierrors.IsInvalid(err) {
+		return false
 	}
+	if tolerateImmutable && onlyImmutable(err) {
+		return true
+	}
+	diags.AddError(r.k.title+" Refused By The API Server",
+		fmt.Sprintf("a dry run of %s %s during plan: %v", r.k.typeName, objRef(ns, name), err))
+	return false
+}
+
+// onlyImmutable reports whether every cause of an Invalid error is a change to a
+// field that cannot change ("field is immutable", "pod updates may not change
+// fields other than ...").
+func onlyImmutable(err error) bool {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) || status.Status().Details == nil || len(status.Status().Details.Causes) == 0 {
+		return false
+	}
+	for _, c := range status.Status().Details.Causes {
+		if !strings.Contains(c.Message, "immutable") && !strings.Contains(c.Message, "may not change") {
+			return false
+		}
+	}
+	return true
 }
 
 // addWarnings shows the API server's warnings about a request as Terraform

@@ -1,5 +1,5 @@
-# A database migration that apply waits for. A job's pod template cannot change:
-# put the version in the name, so a new version is a new job.
+# A database migration that apply waits for. A job's pod template cannot change,
+# so a new image plans a new job (the old one is deleted first).
 resource "slipway_job" "migrate" {
   metadata = {
     name      = "migrate-v7"
