@@ -87,6 +87,8 @@ func (p *slipwayProvider) Configure(ctx context.Context, req provider.ConfigureR
 func (p *slipwayProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewNamespaceResource,
+		NewPodResource,
+		NewReplicaSetResource,
 		NewConfigMapResource,
 		NewSecretResource,
 		NewDeploymentResource,

@@ -1,7 +1,7 @@
 package provider
 
 // Waits after apply: rollouts of deployments, stateful sets and daemon sets,
-// completion of jobs, binding of volume claims. Each fails fast with the reason
+// readiness of replica sets and pods, completion of jobs, binding of volume claims. Each fails fast with the reason
 // when waiting cannot help.
 
 import (
@@ -194,7 +194,8 @@ func statefulSetDone(s *appsv1.StatefulSet) (bool, string) {
 }
 
 // podsFailure looks at the pods of the selector that carry label=value (the pods
-// of the newest revision) and returns the first certain failure among them.
+// of the newest revision; all of them when label is "") and returns the first
+// certain failure among them.
 func podsFailure(ctx context.Context, cs kubernetes.Interface, ns string, selector *metav1.LabelSelector, label, value string) error {
 	if selector == nil {
 		return nil
@@ -203,7 +204,11 @@ func podsFailure(ctx context.Context, cs kubernetes.Interface, ns string, select
 	if err != nil {
 		return nil
 	}
-	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String() + "," + label + "=" + value})
+	want := sel.String()
+	if label != "" {
+		want += "," + label + "=" + value
+	}
+	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: want})
 	if err != nil {
 		return nil
 	}
@@ -380,5 +385,57 @@ func jobCompletion(ctx context.Context, cs kubernetes.Interface, ns, name string
 		}
 		uid := string(j.UID)
 		return false, why, podsFailure(ctx, cs, ns, j.Spec.Selector, batchv1.ControllerUidLabel, uid)
+	})
+}
+
+// replicaSetReady waits until a replica set's pods are all available, failing
+// fast on a pod that cannot start. A replica set never replaces running pods when
+// its template changes, so every pod it selects counts.
+func replicaSetReady(ctx context.Context, cs kubernetes.Interface, ns, name string) error {
+	return poll(ctx, func() (bool, string, error) {
+		rs, err := cs.AppsV1().ReplicaSets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		if rs.Status.ObservedGeneration < rs.Generation {
+			return false, fmt.Sprintf("the controller has not seen generation %d yet", rs.Generation), nil
+		}
+		want := int32(1)
+		if rs.Spec.Replicas != nil {
+			want = *rs.Spec.Replicas
+		}
+		if rs.Status.AvailableReplicas >= want {
+			return true, "", nil
+		}
+		why := fmt.Sprintf("%d of %d replicas available", rs.Status.AvailableReplicas, want)
+		for _, c := range rs.Status.Conditions {
+			if c.Type == appsv1.ReplicaSetReplicaFailure && c.Status == corev1.ConditionTrue {
+				return false, why, fmt.Errorf("%s: %s", c.Reason, c.Message)
+			}
+		}
+		return false, why, podsFailure(ctx, cs, ns, rs.Spec.Selector, "", "")
+	})
+}
+
+// podReady waits until a pod is ready (or, for a pod that runs to completion,
+// has succeeded), failing fast when it failed or cannot start.
+func podReady(ctx context.Context, cs kubernetes.Interface, ns, name string) error {
+	return poll(ctx, func() (bool, string, error) {
+		p, err := cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		switch p.Status.Phase {
+		case corev1.PodSucceeded:
+			return true, "", nil
+		case corev1.PodFailed:
+			return false, "", fmt.Errorf("the pod failed: %s %s", p.Status.Reason, strings.TrimSpace(p.Status.Message))
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				return true, "", nil
+			}
+		}
+		return false, fmt.Sprintf("pod %s, not ready", p.Status.Phase), podFailure(p, time.Now())
 	})
 }

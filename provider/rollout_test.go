@@ -324,3 +324,56 @@ func TestJobCompletion(t *testing.T) {
 		})
 	}
 }
+
+func TestPodReady(t *testing.T) {
+	pod := func(s corev1.PodStatus) runtime.Object {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default"}, Status: s}
+	}
+	ready := corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
+	for _, tc := range []struct {
+		name string
+		pod  runtime.Object
+		want string // "" ready
+	}{
+		{"ready", pod(ready), ""},
+		{"succeeded", pod(corev1.PodStatus{Phase: corev1.PodSucceeded}), ""},
+		{"failed", pod(corev1.PodStatus{Phase: corev1.PodFailed, Reason: "Evicted", Message: "low on memory"}), "Evicted low on memory"},
+		{"crash loop", pod(waiting("CrashLoopBackOff", "back-off 10s")), "CrashLoopBackOff"},
+		{"starting", pod(corev1.PodStatus{Phase: corev1.PodPending}), "timed out waiting: pod Pending, not ready"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			err := podReady(ctx, fake.NewClientset(tc.pod), "default", "p")
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("want %q, got %v", tc.want, err)
+			}
+		})
+	}
+}
+
+func TestReplicaSetReady(t *testing.T) {
+	rs := &appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", Generation: 1},
+		Spec:       appsv1.ReplicaSetSpec{Replicas: int32p(2), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}},
+		Status:     appsv1.ReplicaSetStatus{ObservedGeneration: 1, AvailableReplicas: 1},
+	}
+	bad := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "default", Labels: map[string]string{"app": "web"}},
+		Status: waiting("InvalidImageName", `couldn't parse image name "Nginx"`)}
+	err := replicaSetReady(context.Background(), fake.NewClientset(rs, bad), "default", "web")
+	if err == nil || !strings.Contains(err.Error(), "InvalidImageName") {
+		t.Fatalf("want the pod's InvalidImageName, got %v", err)
+	}
+	all := rs.DeepCopy()
+	all.Status.AvailableReplicas = 2
+	if err := replicaSetReady(context.Background(), fake.NewClientset(all), "default", "web"); err != nil {
+		t.Fatalf("all available: %v", err)
+	}
+	behind := all.DeepCopy()
+	behind.Generation = 2
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := replicaSetReady(ctx, fake.NewClientset(behind), "default", "web"); err == nil || !strings.Contains(err.Error(), "has not seen generation 2") {
+		t.Fatalf("observedGeneration behind: %v", err)
+	}
+}

@@ -1,0 +1,2 @@
+# A pod imports by namespace/name.
+terraform import slipway_pod.debug shop/debug
