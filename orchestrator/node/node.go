@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/config"
@@ -88,13 +90,13 @@ func Run(ctx context.Context, opts Options) error {
 	go func() { exits <- componentExit{"kubelet", runKubelet(ctx, kubeletArgs)} }()
 	go func() {
 		// On a joining node, the credentials exist once the kubelet has them.
-		if err := waitForFile(ctx, n.opts.ProxyKubeconfig); err != nil {
+		if err := waitForKubeconfig(ctx, n.opts.ProxyKubeconfig); err != nil {
 			return
 		}
 		exits <- componentExit{"kube-proxy", runProxy(kubeletProxyContext(ctx), proxyArgs)}
 	}()
 	go func() {
-		if err := waitForFile(ctx, n.opts.KubeletKubeconfig); err != nil {
+		if err := waitForKubeconfig(ctx, n.opts.KubeletKubeconfig); err != nil {
 			return
 		}
 		if err := n.writeCNIConfig(ctx); err != nil && ctx.Err() == nil {
@@ -116,11 +118,14 @@ func Run(ctx context.Context, opts Options) error {
 	}
 }
 
-// waitForFile waits until path exists or ctx ends.
-func waitForFile(ctx context.Context, path string) error {
+// waitForKubeconfig waits until the kubeconfig at path and the certificate files
+// it names can be loaded (the kubelet writes them one after the other), or ctx ends.
+func waitForKubeconfig(ctx context.Context, path string) error {
 	for {
-		if _, err := os.Stat(path); err == nil {
-			return nil
+		if rc, err := clientcmd.BuildConfigFromFlags("", path); err == nil {
+			if _, err := rest.TLSConfigFor(rc); err == nil {
+				return nil
+			}
 		}
 		select {
 		case <-ctx.Done():

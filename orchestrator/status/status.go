@@ -1,6 +1,7 @@
-// Package status reports whether a server's control plane is ready, as `slipway
-// status` prints it: the apiserver's /readyz (which includes its datastore), and the
-// leader leases kube-controller-manager and kube-scheduler renew while they run.
+// Package status reports whether a node is ready, as `slipway status` prints it: on
+// a server, the apiserver's /readyz (which includes its datastore) and the leader
+// leases kube-controller-manager and kube-scheduler renew while they run; where pods
+// run, containerd's socket and the kubelet's and kube-proxy's health endpoints.
 package status
 
 import (
@@ -8,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"strings"
 	"time"
 
@@ -20,6 +23,9 @@ import (
 
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/config"
 )
+
+// ContainerdSocket is where a node's containerd listens (orchestrator/node).
+const ContainerdSocket = "/run/slipway/containerd/containerd.sock"
 
 // Component is one line of the report.
 type Component struct {
@@ -140,17 +146,28 @@ func NewCommand() *cobra.Command {
 	var kubeconfig string
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Print each control-plane component's readiness; exit 0 when all are ready, 1 otherwise",
+		Short: "Print each component's readiness (control plane on servers, node part where pods run); exit 0 when all are ready, 1 otherwise",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !cmd.Flags().Changed("kubeconfig") {
-				if c, err := config.Load(config.DefaultPath); err == nil {
+			role, node := config.RoleServer, true
+			if c, err := config.Load(config.DefaultPath); err == nil {
+				c.Defaults()
+				if !cmd.Flags().Changed("kubeconfig") {
 					kubeconfig = c.WriteKubeconfig
 				}
+				role, node = c.Role, !c.DisableAgent
+			} else if !cmd.Flags().Changed("kubeconfig") {
+				node = false // a control plane started by hand, as tests do
 			}
-			cs, err := Check(cmd.Context(), kubeconfig)
-			if err != nil {
-				return err
+			var cs []Component
+			if role != config.RoleAgent {
+				var err error
+				if cs, err = Check(cmd.Context(), kubeconfig); err != nil {
+					return err
+				}
+			}
+			if node {
+				cs = append(cs, CheckNode(cmd.Context(), ContainerdSocket)...)
 			}
 			if !Print(cmd.OutOrStdout(), cs) {
 				return errors.New("not every component is ready")
@@ -161,4 +178,41 @@ func NewCommand() *cobra.Command {
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "/etc/slipway/admin.kubeconfig",
 		"the admin kubeconfig (default: write-kubeconfig from /etc/slipway/config.yaml)")
 	return cmd
+}
+
+// nodeChecks are the node part's health endpoints, all on loopback.
+var nodeChecks = []struct{ name, url string }{
+	{"kubelet", "http://127.0.0.1:10248/healthz"},
+	{"kube-proxy", "http://127.0.0.1:10256/healthz"},
+}
+
+// CheckNode reports the node part of this host: containerd's socket and the
+// kubelet's and kube-proxy's health endpoints.
+func CheckNode(ctx context.Context, containerdSocket string) []Component {
+	out := []Component{{Name: "containerd", Detail: "ready"}}
+	if c, err := net.DialTimeout("unix", containerdSocket, 2*time.Second); err != nil {
+		out[0].Detail = "not answering on " + containerdSocket + ": " + err.Error()
+	} else {
+		c.Close()
+		out[0].Ready = true
+	}
+	client := &http.Client{Timeout: 3 * time.Second}
+	for _, chk := range nodeChecks {
+		c := Component{Name: chk.name}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, chk.url, nil)
+		resp, err := client.Do(req)
+		switch {
+		case err != nil:
+			c.Detail = "not answering: " + err.Error()
+		case resp.StatusCode != http.StatusOK:
+			c.Detail = "not healthy: " + resp.Status
+		default:
+			c.Ready, c.Detail = true, "healthy"
+		}
+		if resp != nil {
+			resp.Body.Close()
+		}
+		out = append(out, c)
+	}
+	return out
 }

@@ -1,0 +1,683 @@
+package orchestrator_test
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/slipway-dev/terraform-provider-slipway/internal/testhosts"
+	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/ociimage"
+)
+
+// e2eCluster is one server and two agents on test hosts, started by hand from the
+// bundle as a person would: unpack it, put image archives into <data-dir>/images,
+// run `slipway server`, then `slipway agent` with the server's join token.
+type e2eCluster struct {
+	t          *testing.T
+	inv        testhosts.Inventory
+	kubectl    string // the bundle's slipway, for `slipway kubectl`
+	kubeconfig string // admin kubeconfig on this machine, pointing at the server
+	server     testhosts.Host
+	agents     []testhosts.Host
+}
+
+const bundleDir = "/opt/slipway-e2e"
+
+// docker runs a docker command and returns its output, failing the test on error.
+func docker(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("docker", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// onHost runs a shell command on a test host as root.
+func onHost(t *testing.T, h testhosts.Host, cmd string) string {
+	t.Helper()
+	return docker(t, "exec", h.Name, "sh", "-c", cmd)
+}
+
+// (k *e2eCluster) k runs `slipway kubectl` with the admin kubeconfig.
+func (c *e2eCluster) k(args ...string) (string, error) {
+	cmd := exec.Command(c.kubectl, append([]string{"kubectl", "--kubeconfig", c.kubeconfig}, args...)...)
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+func (c *e2eCluster) mustK(args ...string) string {
+	c.t.Helper()
+	out, err := c.k(args...)
+	if err != nil {
+		c.t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func (c *e2eCluster) apply(manifest string) {
+	c.t.Helper()
+	f := filepath.Join(c.t.TempDir(), "m.yaml")
+	if err := os.WriteFile(f, []byte(manifest), 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	c.mustK("apply", "-f", f)
+}
+
+// eventually retries check until it returns "" or the timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for time.Now().Before(deadline) {
+		if last = check(); last == "" {
+			return
+		}
+		time.Sleep(2 * time.Second)
+	}
+	t.Fatalf("%s: not within %s: %s", what, timeout, last)
+}
+
+// unpack extracts the bundle tarball into dir.
+func unpack(t *testing.T, bundle, dir string) {
+	t.Helper()
+	f, err := os.Open(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, h.Name)
+		if h.Typeflag == tar.TypeDir {
+			_ = os.MkdirAll(p, 0o755)
+			continue
+		}
+		_ = os.MkdirAll(filepath.Dir(p), 0o755)
+		out, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, os.FileMode(h.Mode))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(out, tr); err != nil {
+			t.Fatal(err)
+		}
+		out.Close()
+	}
+}
+
+// demoImages builds the demo web app and packs it as slipway.local/demo-web:1 and
+// :2 (the same program; the tag tells rollouts apart).
+func demoImages(t *testing.T, dir string) []string {
+	t.Helper()
+	bin := filepath.Join(dir, "web")
+	build := exec.Command("go", "build", "-o", bin, "./examples/quickstart/app")
+	build.Dir = testhosts.RepoRoot()
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the demo app: %v\n%s", err, out)
+	}
+	var files []string
+	for _, tag := range []string{"1", "2"} {
+		img, err := ociimage.FromBinary(ociimage.Spec{Repo: "slipway.local/demo-web", Tag: tag, Path: bin, Name: "web", Arch: runtime.GOARCH, User: "65532:65532"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := filepath.Join(dir, "demo-web-"+tag+".tar")
+		if err := os.WriteFile(f, img.Archive, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	return files
+}
+
+func startCluster(t *testing.T) *e2eCluster {
+	testhosts.SkipUnlessEnabled(t)
+	bundle := os.Getenv("SLIPWAY_BUNDLE")
+	if bundle == "" {
+		t.Skip("SLIPWAY_BUNDLE is not set: make test and make e2e build the bundle and set it")
+	}
+	local := t.TempDir()
+	unpack(t, bundle, local)
+	images := demoImages(t, local)
+	inv := testhosts.Start(t, "orch-e2e", 3)
+	c := &e2eCluster{t: t, inv: inv, kubectl: filepath.Join(local, "bin", "slipway"), server: inv.Hosts[0], agents: inv.Hosts[1:]}
+
+	for _, h := range inv.Hosts {
+		docker(t, "cp", bundle, h.Name+":/tmp/bundle.tar.gz")
+		onHost(t, h, "mkdir -p "+bundleDir+" /var/lib/slipway/images && tar -xzf /tmp/bundle.tar.gz -C "+bundleDir)
+		for _, img := range images {
+			docker(t, "cp", img, h.Name+":/var/lib/slipway/images/")
+		}
+	}
+	started := time.Now()
+	onHost(t, c.server, fmt.Sprintf("systemd-run --unit slipway --property=KillMode=process %s/bin/slipway server --node-ip %s", bundleDir, c.server.Address))
+	var token string
+	eventually(t, 2*time.Minute, "the server's join token and kubeconfig", func() string {
+		out, err := exec.Command("docker", "exec", c.server.Name, "sh", "-c", "cat /var/lib/slipway/server/token && test -s /etc/slipway/admin.kubeconfig").CombinedOutput()
+		if err != nil {
+			return "not yet: " + string(out)
+		}
+		token = strings.TrimSpace(string(out))
+		return ""
+	})
+	kc := onHost(t, c.server, "cat /etc/slipway/admin.kubeconfig")
+	c.kubeconfig = filepath.Join(local, "admin.kubeconfig")
+	kc = strings.Replace(kc, "https://127.0.0.1:6443", "https://"+c.server.Address+":6443", 1)
+	if err := os.WriteFile(c.kubeconfig, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range c.agents {
+		conf := fmt.Sprintf("role: agent\nserver: https://%s:6443\ntoken: %s\nnode-ip: %s\n", c.server.Address, token, a.Address)
+		onHost(t, a, "mkdir -p /etc/slipway && umask 077 && cat > /etc/slipway/config.yaml <<'EOF'\n"+conf+"EOF")
+		onHost(t, a, fmt.Sprintf("systemd-run --unit slipway --property=KillMode=process %s/bin/slipway agent", bundleDir))
+	}
+	eventually(t, 4*time.Minute, "3 nodes Ready", func() string {
+		out, err := c.k("get", "nodes", "-o", `jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
+		if err != nil || strings.Count(out, "=True") != 3 {
+			return "nodes: " + out
+		}
+		return ""
+	})
+	t.Logf("figure: 1 server + 2 agents Ready %.0f s after the server started:\n%s", time.Since(started).Seconds(), c.mustK("get", "nodes", "-o", "wide"))
+	eventually(t, time.Minute, "the default service account", func() string {
+		if out, err := c.k("get", "serviceaccount", "default"); err != nil {
+			return "serviceaccount: " + out
+		}
+		return ""
+	})
+	if os.Getenv("SLIPWAY_KEEP_HOSTS") == "1" {
+		t.Logf("kubeconfig kept at %s", c.kubeconfig)
+	}
+	return c
+}
+
+const webManifest = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: web-config}
+data: {message: hello-from-config}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: web-secret}
+stringData: {token: s3cr3t-value}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: slipway.local/demo-web:1
+        imagePullPolicy: Never
+        ports: [{containerPort: 8080}]
+        env:
+        - name: MESSAGE
+          valueFrom: {configMapKeyRef: {name: web-config, key: message}}
+        readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 2}
+        resources: {requests: {cpu: 10m, memory: 16Mi}}
+        volumeMounts: [{name: secret, mountPath: /etc/web/secret, readOnly: true}]
+      volumes: [{name: secret, secret: {secretName: web-secret}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080, nodePort: 30080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  containers:
+  - {name: client, image: "slipway.local/demo-web:1", imagePullPolicy: Never}
+`
+
+// TestE2ECluster runs the orchestrator's scenarios on one shared cluster of three
+// test hosts; the destructive ones (server restart, node loss) come last.
+func TestE2ECluster(t *testing.T) {
+	c := startCluster(t)
+	c.apply(webManifest)
+	c.mustK("rollout", "status", "deployment/web", "--timeout=3m")
+	c.mustK("wait", "--for=condition=Ready", "pod/client", "--timeout=2m")
+
+	t.Run("ServiceByDNSSpreadsOverReplicas", func(t *testing.T) {
+		seen := map[string]bool{}
+		for i := 0; i < 12; i++ {
+			out := c.mustK("exec", "client", "--", "/web", "get", "http://web.default.svc.cluster.local/")
+			first := strings.SplitN(out, "\n", 2)[0]
+			if !strings.HasPrefix(first, "hello from web-") {
+				t.Fatalf("answer = %q", out)
+			}
+			seen[first] = true
+			if !strings.Contains(out, "message: hello-from-config") || !strings.Contains(out, "secret: 12 bytes") {
+				t.Fatalf("the config map (env) or the secret (file) did not reach the pod: %q", out)
+			}
+		}
+		if len(seen) < 2 {
+			t.Fatalf("12 requests through the Service reached only %v", seen)
+		}
+	})
+
+	t.Run("NodePortOnEveryHost", func(t *testing.T) {
+		for _, h := range c.inv.Hosts {
+			url := fmt.Sprintf("http://%s:30080/", h.Address)
+			eventually(t, time.Minute, "NodePort on "+h.Name, func() string {
+				resp, err := http.Get(url)
+				if err != nil {
+					return err.Error()
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if !strings.HasPrefix(string(b), "hello from web-") {
+					return "answer: " + string(b)
+				}
+				return ""
+			})
+		}
+	})
+
+	t.Run("KubectlPythonAndCurl", func(t *testing.T) {
+		c.mustK("get", "pods", "-o", "wide")
+		if out := c.mustK("describe", "deployment", "web"); !strings.Contains(out, "slipway.local/demo-web:1") {
+			t.Fatalf("describe lacks the image:\n%s", out)
+		}
+		pod := c.mustK("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].metadata.name}")
+		if out := c.mustK("logs", pod); !strings.Contains(out, "web listening on :8080") {
+			t.Fatalf("logs = %q", out)
+		}
+		if out := c.mustK("exec", pod, "--", "/web", "get", "http://localhost:8080/healthz"); out != "ok" {
+			t.Fatalf("exec = %q", out)
+		}
+		py := exec.Command("/usr/bin/python3", "-c", `
+import sys
+from kubernetes import client, config
+config.load_kube_config(sys.argv[1])
+s = client.CoreV1Api().read_namespaced_service("web", "default")
+print(s.spec.type, s.spec.ports[0].node_port)`, c.kubeconfig)
+		out, err := py.CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "NodePort 30080" {
+			t.Fatalf("python client: %v\n%s", err, out)
+		}
+		// curl with the admin client certificate from the kubeconfig.
+		var kc struct {
+			Clusters []struct {
+				Cluster struct {
+					CA string `json:"certificate-authority-data"`
+				} `json:"cluster"`
+			} `json:"clusters"`
+			Users []struct {
+				User struct {
+					Cert string `json:"client-certificate-data"`
+					Key  string `json:"client-key-data"`
+				} `json:"user"`
+			} `json:"users"`
+		}
+		b, _ := os.ReadFile(c.kubeconfig)
+		if err := yaml.Unmarshal(b, &kc); err != nil || len(kc.Users) == 0 || len(kc.Clusters) == 0 {
+			t.Fatalf("read kubeconfig: %v", err)
+		}
+		dir := t.TempDir()
+		for name, data := range map[string]string{"ca.crt": kc.Clusters[0].Cluster.CA, "admin.crt": kc.Users[0].User.Cert, "admin.key": kc.Users[0].User.Key} {
+			raw, err := base64.StdEncoding.DecodeString(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), raw, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		curl := exec.Command("curl", "-sS", "--fail", "--cacert", filepath.Join(dir, "ca.crt"), "--cert", filepath.Join(dir, "admin.crt"),
+			"--key", filepath.Join(dir, "admin.key"), "https://"+c.server.Address+":6443/api/v1/namespaces")
+		out, err = curl.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), `"kube-system"`) {
+			t.Fatalf("curl with the client certificate: %v\n%s", err, out)
+		}
+	})
+
+	t.Run("SelfHealing", func(t *testing.T) {
+		pod := c.mustK("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].metadata.name}")
+		c.mustK("exec", pod, "--", "/web", "get", "http://localhost:8080/crash")
+		eventually(t, 90*time.Second, "the crashed container restarted", func() string {
+			out, _ := c.k("get", "pod", pod, "-o", "jsonpath={.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].ready}")
+			if strings.HasPrefix(out, "0 ") || !strings.HasSuffix(out, "true") {
+				return "restarts and ready: " + out
+			}
+			return ""
+		})
+		c.mustK("delete", "pod", pod, "--wait=false")
+		eventually(t, 90*time.Second, "the deleted pod replaced", func() string {
+			out, _ := c.k("get", "deployment", "web", "-o", "jsonpath={.status.availableReplicas}")
+			names, _ := c.k("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].metadata.name}")
+			if out != "3" || strings.Contains(names, pod) {
+				return "available=" + out + " pods=" + names
+			}
+			return ""
+		})
+		c.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: unhealthy}
+spec:
+  containers:
+  - name: web
+    image: slipway.local/demo-web:1
+    imagePullPolicy: Never
+    env: [{name: HEALTHY_FOR, value: 5s}]
+    livenessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 2, failureThreshold: 2}
+`)
+		eventually(t, 2*time.Minute, "the pod failing its liveness probe restarted", func() string {
+			out, _ := c.k("get", "pod", "unhealthy", "-o", "jsonpath={.status.containerStatuses[0].restartCount}")
+			if n, _ := strconv.Atoi(out); n < 1 {
+				return "restarts=" + out
+			}
+			return ""
+		})
+		c.mustK("delete", "pod", "unhealthy", "--wait=false")
+	})
+
+	t.Run("RollingUpdateAndUndo", func(t *testing.T) {
+		version := func() string {
+			out := c.mustK("exec", "client", "--", "/web", "get", "http://web/")
+			for _, l := range strings.Split(out, "\n") {
+				if v, ok := strings.CutPrefix(l, "version: "); ok {
+					return v
+				}
+			}
+			return out
+		}
+		// One revision: the new image and its version.
+		c.mustK("patch", "deployment", "web", "-p", `{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"slipway.local/demo-web:2","env":[{"name":"VERSION","value":"2"}]}]}}}}`)
+		c.mustK("rollout", "status", "deployment/web", "--timeout=3m")
+		if v := version(); v != "2" {
+			t.Fatalf("after the update the service answers version %q, want 2", v)
+		}
+		c.mustK("rollout", "undo", "deployment/web")
+		c.mustK("rollout", "status", "deployment/web", "--timeout=3m")
+		if img := c.mustK("get", "deployment", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}"); img != "slipway.local/demo-web:1" {
+			t.Fatalf("after undo the image is %s, want slipway.local/demo-web:1", img)
+		}
+		eventually(t, time.Minute, "the service answering version 1 after undo", func() string {
+			if v := version(); v != "1" {
+				return "version " + v
+			}
+			return ""
+		})
+	})
+
+	t.Run("JobDaemonSetStatefulSet", func(t *testing.T) {
+		c.apply(`apiVersion: batch/v1
+kind: Job
+metadata: {name: fetch}
+spec:
+  backoffLimit: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - {name: fetch, image: "slipway.local/demo-web:1", imagePullPolicy: Never, args: [get, "http://web.default.svc.cluster.local/"]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: everywhere}
+spec:
+  selector: {matchLabels: {app: everywhere}}
+  template:
+    metadata: {labels: {app: everywhere}}
+    spec:
+      containers:
+      - {name: web, image: "slipway.local/demo-web:1", imagePullPolicy: Never}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: store}
+spec:
+  serviceName: store
+  replicas: 1
+  selector: {matchLabels: {app: store}}
+  template:
+    metadata: {labels: {app: store}}
+    spec:
+      containers:
+      - name: web
+        image: slipway.local/demo-web:1
+        imagePullPolicy: Never
+        volumeMounts: [{name: data, mountPath: /data}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 64Mi}}
+`)
+		c.mustK("wait", "--for=condition=complete", "job/fetch", "--timeout=2m")
+		c.mustK("rollout", "status", "daemonset/everywhere", "--timeout=2m")
+		if n := c.mustK("get", "daemonset", "everywhere", "-o", "jsonpath={.status.numberReady}"); n != "3" {
+			t.Fatalf("daemon set ready on %s nodes, want 3", n)
+		}
+		c.mustK("rollout", "status", "statefulset/store", "--timeout=2m")
+		if phase := c.mustK("get", "pvc", "data-store-0", "-o", "jsonpath={.status.phase}"); phase != "Bound" {
+			t.Fatalf("claim is %s, want Bound", phase)
+		}
+		pv := c.mustK("get", "pvc", "data-store-0", "-o", "jsonpath={.spec.volumeName}")
+		node := c.mustK("get", "pod", "store-0", "-o", "jsonpath={.spec.nodeName}")
+		c.mustK("delete", "statefulset", "store")
+		c.mustK("delete", "pvc", "data-store-0")
+		eventually(t, 2*time.Minute, "the released volume and its folder removed", func() string {
+			if out, err := c.k("get", "pv", pv); err == nil {
+				return "volume still there: " + out
+			}
+			out, _ := exec.Command("docker", "exec", node, "sh", "-c", "ls /var/lib/slipway/storage").CombinedOutput()
+			if strings.Contains(string(out), pv) {
+				return "folder still there: " + string(out)
+			}
+			return ""
+		})
+	})
+
+	t.Run("BinPacking", func(t *testing.T) {
+		// Four pods of 300m fit on any one node: bin-packing puts them all on the one
+		// that is fullest; a fifth and sixth spill over to one more node, not two.
+		c.apply(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: pack}
+spec:
+  replicas: 4
+  selector: {matchLabels: {app: pack}}
+  template:
+    metadata: {labels: {app: pack}}
+    spec:
+      containers:
+      - {name: web, image: "slipway.local/demo-web:1", imagePullPolicy: Never, resources: {requests: {cpu: 300m}}}
+`)
+		c.mustK("rollout", "status", "deployment/pack", "--timeout=2m")
+		nodes := func() map[string]int {
+			out := c.mustK("get", "pods", "-l", "app=pack", "-o", `jsonpath={range .items[*]}{.spec.nodeName}{"\n"}{end}`)
+			m := map[string]int{}
+			for _, n := range strings.Fields(out) {
+				m[n]++
+			}
+			return m
+		}
+		if m := nodes(); len(m) != 1 {
+			t.Fatalf("4 pods of 300m spread over %v, want one node", m)
+		}
+		c.mustK("delete", "deployment", "pack")
+	})
+
+	t.Run("JoinRefusals", func(t *testing.T) {
+		good := onHost(t, c.server, "cat /var/lib/slipway/server/token")
+		good = strings.TrimSpace(good)
+		hash := good[strings.Index(good, ":sha256:")+len(":sha256:"):]
+		for name, tc := range map[string]struct{ token, want string }{
+			"wrong token":   {"slipway:abcdef.0123456789abcdef:sha256:" + hash, "refused the join token"},
+			"wrong CA hash": {good[:strings.Index(good, ":sha256:")] + ":sha256:" + strings.Repeat("0", 64), "does not present the cluster CA"},
+		} {
+			a := c.agents[0]
+			cmd := fmt.Sprintf("%s/bin/slipway agent --data-dir /tmp/refused --server https://%s:6443 --token %s 2>&1; echo exit=$?", bundleDir, c.server.Address, tc.token)
+			out, _ := exec.Command("docker", "exec", a.Name, "sh", "-c", "rm -rf /tmp/refused; "+cmd).CombinedOutput()
+			if !strings.Contains(string(out), tc.want) || strings.Contains(string(out), "exit=0") {
+				t.Errorf("%s: agent output = %s; want a refusal saying %q and a non-zero exit", name, out, tc.want)
+			}
+			if ls, _ := exec.Command("docker", "exec", a.Name, "sh", "-c", "ls /tmp/refused/agent 2>/dev/null").CombinedOutput(); strings.TrimSpace(string(ls)) != "" {
+				t.Errorf("%s: the refused agent wrote %s", name, ls)
+			}
+		}
+	})
+
+	t.Run("ServerRestartKeepsPodsAndObjects", func(t *testing.T) {
+		before := c.mustK("get", "pods", "-A", "-o", `jsonpath={range .items[*]}{.metadata.uid}/{.status.containerStatuses[0].containerID}{"\n"}{end}`)
+		onHost(t, c.server, "systemctl restart slipway")
+		eventually(t, 3*time.Minute, "the API back after the restart", func() string {
+			if out, err := c.k("get", "deployment", "web", "-o", "jsonpath={.status.availableReplicas}"); err != nil || out != "3" {
+				return "available: " + out
+			}
+			return ""
+		})
+		after := c.mustK("get", "pods", "-A", "-o", `jsonpath={range .items[*]}{.metadata.uid}/{.status.containerStatuses[0].containerID}{"\n"}{end}`)
+		for _, p := range strings.Fields(before) {
+			if !strings.Contains(after, p) {
+				t.Errorf("pod/container %s did not survive the server's restart", p)
+			}
+		}
+	})
+
+	t.Run("NodeLoss", func(t *testing.T) {
+		c.apply(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: spread}
+spec:
+  replicas: 4
+  selector: {matchLabels: {app: spread}}
+  template:
+    metadata: {labels: {app: spread}}
+    spec:
+      topologySpreadConstraints:
+      # Honor: a lost (tainted) node no longer counts, so its pods can move.
+      - {maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule, nodeTaintsPolicy: Honor, labelSelector: {matchLabels: {app: spread}}}
+      affinity:
+        nodeAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            nodeSelectorTerms: [{matchExpressions: [{key: node-role.kubernetes.io/control-plane, operator: DoesNotExist}]}]
+      containers:
+      - name: web
+        image: slipway.local/demo-web:1
+        imagePullPolicy: Never
+        readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 2}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: spread}
+spec:
+  type: NodePort
+  selector: {app: spread}
+  ports: [{port: 80, targetPort: 8080, nodePort: 30081}]
+`)
+		c.mustK("rollout", "status", "deployment/spread", "--timeout=2m")
+		lost := c.agents[1]
+		// Requests at a steady rate through the NodePort on the server, which stays.
+		var mu sync.Mutex
+		type result struct {
+			at time.Time
+			ok bool
+		}
+		var results []result
+		var stop atomic.Bool
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			client := &http.Client{Timeout: time.Second}
+			for i := 0; i < 3000 && !stop.Load(); i++ {
+				resp, err := client.Get("http://" + c.server.Address + ":30081/")
+				ok := err == nil && resp.StatusCode == http.StatusOK
+				if err == nil {
+					resp.Body.Close()
+				}
+				mu.Lock()
+				results = append(results, result{time.Now(), ok})
+				mu.Unlock()
+				time.Sleep(100 * time.Millisecond)
+			}
+		}()
+		time.Sleep(3 * time.Second)
+		stopped := time.Now()
+		docker(t, "stop", lost.Name)
+		// The lost node's pods must run elsewhere, and the service answer reliably.
+		eventually(t, 3*time.Minute, "the lost node's pods Running elsewhere", func() string {
+			out, _ := c.k("get", "pods", "-l", "app=spread", "--field-selector=status.phase=Running", "-o", `jsonpath={range .items[*]}{.spec.nodeName} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
+			ready := 0
+			for _, l := range strings.Split(out, "\n") {
+				if strings.HasSuffix(l, "True") && !strings.HasPrefix(l, lost.Name) {
+					ready++
+				}
+			}
+			if ready < 4 {
+				return "pods: " + out
+			}
+			return ""
+		})
+		movedAfter := time.Since(stopped)
+		time.Sleep(35 * time.Second)
+		stop.Store(true)
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		// Recovery: the earliest moment after the loss from which every full 30 s
+		// window of requests succeeds at 99% or more.
+		windowOK := make([]bool, len(results))
+		last := results[len(results)-1].at
+		for j := range results {
+			if last.Sub(results[j].at) < 30*time.Second {
+				windowOK[j] = true // not a full window
+				continue
+			}
+			n, okN := 0, 0
+			for k := j; k < len(results) && results[k].at.Sub(results[j].at) <= 30*time.Second; k++ {
+				n++
+				if results[k].ok {
+					okN++
+				}
+			}
+			windowOK[j] = float64(okN) >= 0.99*float64(n)
+		}
+		recovered := time.Duration(-1)
+		for i := len(results) - 1; i >= 0 && windowOK[i] && !results[i].at.Before(stopped); i-- {
+			recovered = results[i].at.Sub(stopped)
+		}
+		t.Logf("figure: node loss: service at >= 99%% over every later 30 s window %.1f s after the agent stopped; pods Running elsewhere after %.1f s (%d requests)",
+			recovered.Seconds(), movedAfter.Seconds(), len(results))
+		if recovered < 0 || recovered > 60*time.Second {
+			t.Fatalf("the service did not recover within 60 s of the node loss (recovered: %v)", recovered)
+		}
+	})
+}
