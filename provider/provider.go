@@ -97,6 +97,7 @@ func (p *slipwayProvider) Resources(context.Context) []func() resource.Resource 
 		NewDaemonSetResource,
 		NewJobResource,
 		NewHorizontalAutoscalerResource,
+		NewManifestResource,
 		NewVolumeResource,
 		NewVolumeClaimResource,
 	}

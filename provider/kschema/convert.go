@@ -149,6 +149,19 @@ func (m Managed) field(name string) (Managed, bool) {
 	return Managed(sub), true
 }
 
+// Field returns the tree of a field (JSON name) the manager set, if it set it.
+func (m Managed) Field(name string) (Managed, bool) { return m.field(name) }
+
+// Element returns the tree of the keyed list element matching elem, if any.
+func (m Managed) Element(elem map[string]any) (Managed, bool) { return m.element(elem) }
+
+// Atomic reports whether the tree owns its value whole: an empty entry ({}) for a
+// struct, map or list that server-side apply treats as one value.
+func (m Managed) Atomic() bool { return !m.hasChildren() }
+
+// Keyed reports whether the tree names elements of a keyed list.
+func (m Managed) Keyed() bool { return m.hasElements() }
+
 // element finds the entry of a keyed list element whose key fields match elem.
 func (m Managed) element(elem map[string]any) (Managed, bool) {
 	for k, v := range m {

@@ -9,9 +9,14 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
@@ -86,6 +91,45 @@ type Clients struct {
 	mu      sync.Mutex
 	cache   map[Connection]*kubernetes.Clientset
 	dynamic map[Connection]*dynamic.DynamicClient
+	mappers map[Connection]*restmapper.DeferredDiscoveryRESTMapper
+}
+
+// Mapping finds the API resource of a kind (and whether it is namespaced) by the
+// cluster's discovery, cached per connection. A kind the cache does not know yet
+// (a custom resource whose definition the same apply just created) refreshes it once.
+func (cs *Clients) Mapping(c Connection, gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+	m, err := cs.mapper(c)
+	if err != nil {
+		return nil, err
+	}
+	mapping, err := m.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if meta.IsNoMatchError(err) {
+		m.Reset()
+		mapping, err = m.RESTMapping(gvk.GroupKind(), gvk.Version)
+	}
+	return mapping, err
+}
+
+func (cs *Clients) mapper(c Connection) (*restmapper.DeferredDiscoveryRESTMapper, error) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if m, ok := cs.mappers[c]; ok {
+		return m, nil
+	}
+	cfg, err := c.RESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create Kubernetes discovery client: %w", err)
+	}
+	m := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	if cs.mappers == nil {
+		cs.mappers = map[Connection]*restmapper.DeferredDiscoveryRESTMapper{}
+	}
+	cs.mappers[c] = m
+	return m, nil
 }
 
 // Dynamic returns the dynamic client for c, for kinds applied as unstructured objects.
