@@ -2,6 +2,8 @@ package provider
 
 import (
 	"fmt"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -66,6 +68,61 @@ resource "slipway_deployment" "test" {
 					}
 					return err
 				},
+			},
+		},
+	})
+}
+
+// Bad names and ports fail the plan even with no cluster to ask (one that the same
+// apply creates): the schema checks them by the API server's own rules.
+func TestAccBadInputFailsPlanWithoutCluster(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 (make testacc)")
+	}
+	deployment := func(ctr string) string {
+		return `
+provider "slipway" {}
+resource "slipway_deployment" "bad" {
+  metadata = { name = "bad" }
+  spec = {
+    selector = { match_labels = { app = "bad" } }
+    template = {
+      metadata = { labels = { app = "bad" } }
+      spec     = { containers = [` + ctr + `] }
+    }
+  }
+}
+`
+	}
+	service := `
+provider "slipway" {}
+resource "slipway_service" "bad" {
+  metadata = { name = "bad" }
+  spec     = { ports = [{ name = "web", port = 80, target_port = "not_a_port" }] }
+}
+`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		Steps: []resource.TestStep{
+			{
+				Config:      deployment(`{ name = "web", image = "nginx", ports = [{ container_port = 70000 }] }`),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)70000 is not a port number`),
+			},
+			{
+				Config:      deployment(`{ name = "Web_1", image = "nginx" }`),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)"Web_1" is not a valid DNS-1123 label`),
+			},
+			{
+				Config:      deployment(`{ name = "web", image = "nginx", resources = { limits = { cpu = "lots" } } }`),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)"cpu": quantities must match`),
+			},
+			{
+				Config:      service,
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)"not_a_port" is not a port number \(1 to 65535\) or a port name`),
 			},
 		},
 	})

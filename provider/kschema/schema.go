@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -205,9 +206,47 @@ func attributes(t reflect.Type, seen map[reflect.Type]bool) map[string]schema.At
 	defer delete(seen, t)
 	out := map[string]schema.Attribute{}
 	for _, f := range Fields(t) {
-		out[f.Name] = attribute(f, seen)
+		out[f.Name] = withValidators(attribute(f, seen), fieldValidators[t][f.JSONName])
 	}
 	return out
+}
+
+// fieldValidators check, at plan time and without a cluster, the fields whose
+// mistakes are most common: names and ports, by the API server's own rules. (With
+// a cluster, the plan's dry run checks everything else.)
+var fieldValidators = map[reflect.Type]map[string]any{
+	reflect.TypeOf(corev1.Container{}):          {"name": validators.DNSLabel()},
+	reflect.TypeOf(corev1.EphemeralContainer{}): {"name": validators.DNSLabel()},
+	reflect.TypeOf(corev1.ContainerPort{}): {
+		"containerPort": validators.Port(false), "hostPort": validators.Port(true), "name": validators.PortName(),
+	},
+	reflect.TypeOf(corev1.ServicePort{}): {
+		"port": validators.Port(false), "nodePort": validators.Port(true), "name": validators.DNSLabel(),
+		"targetPort": validators.PortNumberOrName(),
+	},
+	reflect.TypeOf(corev1.Volume{}):          {"name": validators.DNSLabel()},
+	reflect.TypeOf(corev1.HTTPGetAction{}):   {"port": validators.PortNumberOrName()},
+	reflect.TypeOf(corev1.TCPSocketAction{}): {"port": validators.PortNumberOrName()},
+}
+
+// withValidators adds v (a validator of the attribute's kind) to a.
+func withValidators(a schema.Attribute, v any) schema.Attribute {
+	switch x := a.(type) {
+	case schema.StringAttribute:
+		if sv, ok := v.(validator.String); ok {
+			x.Validators = append(x.Validators, sv)
+			return x
+		}
+	case schema.Int64Attribute:
+		if iv, ok := v.(validator.Int64); ok {
+			x.Validators = append(x.Validators, iv)
+			return x
+		}
+	}
+	if v != nil {
+		panic(fmt.Sprintf("kschema: validator %T does not fit %T", v, a))
+	}
+	return a
 }
 
 func attribute(f Field, seen map[reflect.Type]bool) schema.Attribute {

@@ -1,4 +1,4 @@
-// Package validators checks Kubernetes names, labels and quantities at plan time, with
+// Package validators checks Kubernetes names, labels, quantities and ports at plan time, with
 // the API server's own rules (k8s.io/apimachinery), so bad input never reaches apply.
 package validators
 
@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -123,5 +124,60 @@ func Duration() validator.String {
 			return []string{"must be positive"}
 		}
 		return nil
+	}}
+}
+
+type int64Check struct {
+	desc  string
+	check func(int64) []string
+}
+
+func (v int64Check) Description(context.Context) string             { return v.desc }
+func (v int64Check) MarkdownDescription(ctx context.Context) string { return v.desc }
+
+func (v int64Check) ValidateInt64(_ context.Context, req validator.Int64Request, resp *validator.Int64Response) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if errs := v.check(req.ConfigValue.ValueInt64()); len(errs) > 0 {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Value",
+			fmt.Sprintf("%d is not %s: %s", req.ConfigValue.ValueInt64(), v.desc, strings.Join(errs, "; ")))
+	}
+}
+
+func portNumber(n int64) []string {
+	if n > 65535 || n < 1 {
+		return validation.IsValidPortNum(-1)
+	}
+	return nil
+}
+
+// Port accepts port numbers, 1 to 65535; with zero, also 0 (none, or "choose one").
+func Port(zero bool) validator.Int64 {
+	if zero {
+		return int64Check{"a port number (0 to 65535)", func(n int64) []string {
+			if n == 0 {
+				return nil
+			}
+			return portNumber(n)
+		}}
+	}
+	return int64Check{"a port number (1 to 65535)", portNumber}
+}
+
+// PortName accepts the names of container ports (IANA service names: at most 15
+// characters, lowercase letters, digits and dashes, with a letter).
+func PortName() validator.String {
+	return stringCheck{"a valid port name", validation.IsValidPortName}
+}
+
+// PortNumberOrName accepts a port number (1 to 65535) or a port's name, as a
+// target port or a probe's port.
+func PortNumberOrName() validator.String {
+	return stringCheck{"a port number (1 to 65535) or a port name", func(s string) []string {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return portNumber(n)
+		}
+		return validation.IsValidPortName(s)
 	}}
 }
