@@ -1,15 +1,64 @@
 #!/usr/bin/env bash
-# Benchmarks: figures the issues set targets for. Each line is measured here, now.
-# Usage: hack/bench.sh BUNDLE
+# Benchmarks: the figures the issues set targets for, each measured here, now.
+#   bundle size; on two fresh test hosts (set "bench"): time from `slipway server`
+#   start to its node Ready, server RSS idle with a 3-replica workload, time from
+#   `slipway agent` start to Ready, agent RSS idle. RSS counts slipway, containerd
+#   and the shims, not the workload's own processes.
+# Usage: hack/bench.sh BUNDLE [DEMO_IMAGE_ARCHIVE]
 set -euo pipefail
-bundle=$1
+bundle=$1 image=${2:-}
+here="$(cd "$(dirname "$0")" && pwd)"
 size() { stat -c %s "$1"; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 tmp=$(mktemp -d)
-trap 'rm -rf "${tmp}"' EXIT
+export SLIPWAY_HOSTS_SET=bench SLIPWAY_HOSTS_FILE="${tmp}/hosts.json"
+cleanup() { "${here}/testhosts/hosts.sh" down >/dev/null 2>&1 || true; rm -rf "${tmp}"; }
+trap cleanup EXIT
 tar -C "${tmp}" -xzf "${bundle}"
 echo "bundle: $(basename "${bundle}")"
-echo "  compressed size:   $(mib "$(size "${bundle}")") (target <= 100 MiB)"
+echo "  compressed size:   $(mib "$(size "${bundle}")") (target <= 100 MiB; k3s ships under 100 MB)"
 echo "  uncompressed size: $(mib "$(du -sb "${tmp}" | cut -f1)")"
-echo "  bin/slipway:       $(mib "$(size "${tmp}/bin/slipway")")"
-echo "not measured yet (they need 'slipway server', issue #3): server RSS idle, time from start to node Ready"
+for f in slipway containerd coredns; do
+  printf '  bin/%-14s %s\n' "${f}:" "$(mib "$(size "${tmp}/bin/${f}")")"
+done
+[ -n "${image}" ] || { echo "no demo image archive given: node figures skipped (make bench passes one)"; exit 0; }
+
+"${here}/testhosts/hosts.sh" up 2 >/dev/null
+mapfile -t names < <(python3 -c 'import json,sys; [print(h["name"], h["address"]) for h in json.load(open(sys.argv[1]))["hosts"]]' "${SLIPWAY_HOSTS_FILE}")
+read -r server server_ip <<<"${names[0]}"
+read -r agent agent_ip <<<"${names[1]}"
+for h in "${server}" "${agent}"; do
+  docker cp "${bundle}" "${h}:/tmp/bundle.tar.gz"
+  docker exec "${h}" sh -c 'mkdir -p /opt/slipway-bench /var/lib/slipway/images && tar -xzf /tmp/bundle.tar.gz -C /opt/slipway-bench'
+  docker cp "${image}" "${h}:/var/lib/slipway/images/"
+done
+kc() { docker exec "${server}" /opt/slipway-bench/bin/slipway kubectl --kubeconfig /etc/slipway/admin.kubeconfig "$@"; }
+ready_after() { # $1 node name, $2 start time (ns): seconds until the node is Ready
+  for _ in $(seq 1 300); do
+    if [ "$(kc get node "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; then
+      awk -v s="$2" -v e="$(date +%s%N)" 'BEGIN { printf "%.1f s", (e - s) / 1e9 }'
+      return
+    fi
+    sleep 0.5
+  done
+  echo "not Ready within 150 s"
+}
+# RSS of slipway, containerd and the shims on a host, in MiB.
+rss() {
+  docker exec "$1" sh -c 'ps -eo rss=,comm= | awk '\''$2 ~ /^(slipway|containerd|containerd-shim)/ { s += $1 } END { printf "%.0f MiB", s / 1024 }'\'''
+}
+start=$(date +%s%N)
+docker exec "${server}" systemd-run --unit slipway --property=KillMode=process /opt/slipway-bench/bin/slipway server --node-ip "${server_ip}" >/dev/null
+until docker exec "${server}" test -s /etc/slipway/admin.kubeconfig 2>/dev/null; do sleep 0.5; done
+echo "server: start to node Ready:  $(ready_after "${server}" "${start}")"
+kc create deployment web --image=slipway.local/demo-web:1 --replicas=3 >/dev/null
+kc rollout status deployment/web --timeout=120s >/dev/null
+sleep 30
+echo "server: RSS idle with 3 web replicas (slipway + containerd + shims): $(rss "${server}") (target <= 600 MiB; k3s about 1.6 GB)"
+token=$(docker exec "${server}" cat /var/lib/slipway/server/token)
+start=$(date +%s%N)
+docker exec "${agent}" systemd-run --unit slipway --property=KillMode=process /opt/slipway-bench/bin/slipway agent \
+  --server "https://${server_ip}:6443" --token "${token}" --node-ip "${agent_ip}" >/dev/null
+echo "agent: start to node Ready:   $(ready_after "${agent}" "${start}")"
+sleep 30
+echo "agent: RSS idle (slipway + containerd + shims): $(rss "${agent}") (target <= 150 MiB; k3s agent about 275 MB)"

@@ -138,6 +138,9 @@ func (l *layout) applyAddons(ctx context.Context, binDir string) {
 		return
 	}
 	go approveServingCSRs(ctx, cs)
+	if !l.cfg.Disabled("servicelb") {
+		go runServiceLB(ctx, cs)
+	}
 	if !l.cfg.Disabled("local-storage") {
 		if image, err := node.ImageRef(binDir, "volume-helper"); err != nil {
 			klog.Errorf("slipway: local-path provisioner not started: %v", err)
