@@ -69,7 +69,7 @@ type waitKind struct {
 // and that is normal: the wait ends and the done attribute stays null.
 var errNotWaited = errors.New("nothing to wait for")
 
-// rolloutWait is the wait of deployments and stateful sets.
+// rolloutWait is the wait of deployments, stateful sets and daemon sets.
 func rolloutWait(fn func(context.Context, kubernetes.Interface, string, string) error) *waitKind {
 	return &waitKind{
 		what: "rollout", enable: "wait_for_rollout", timeout: "rollout_timeout", done: "rolled_out",
