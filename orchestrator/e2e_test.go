@@ -309,6 +309,40 @@ func TestE2ECluster(t *testing.T) {
 		}
 	})
 
+	t.Run("LoadBalancer", func(t *testing.T) {
+		c.apply(`apiVersion: v1
+kind: Service
+metadata: {name: web-lb}
+spec:
+  type: LoadBalancer
+  selector: {app: web}
+  ports: [{port: 8088, targetPort: 8080}]
+`)
+		var ips string
+		eventually(t, time.Minute, "the LoadBalancer Service's addresses", func() string {
+			ips = c.mustK("get", "service", "web-lb", "-o", `jsonpath={range .status.loadBalancer.ingress[*]}{.ip}{" "}{end}`)
+			if len(strings.Fields(ips)) != 3 {
+				return "ingress: " + ips
+			}
+			return ""
+		})
+		for _, ip := range strings.Fields(ips) {
+			url := "http://" + ip + ":8088/"
+			eventually(t, time.Minute, "the load balancer at "+url, func() string {
+				resp, err := http.Get(url)
+				if err != nil {
+					return err.Error()
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if !strings.HasPrefix(string(b), "hello from web-") {
+					return "answer: " + string(b)
+				}
+				return ""
+			})
+		}
+	})
+
 	t.Run("KubectlPythonAndCurl", func(t *testing.T) {
 		c.mustK("get", "pods", "-o", "wide")
 		if out := c.mustK("describe", "deployment", "web"); !strings.Contains(out, "slipway.local/demo-web:1") {
@@ -553,6 +587,34 @@ spec:
 				t.Errorf("%s: the refused agent wrote %s", name, ls)
 			}
 		}
+	})
+
+	t.Run("TokensAndDrain", func(t *testing.T) {
+		slipway := bundleDir + "/bin/slipway"
+		tok := strings.TrimSpace(onHost(t, c.server, slipway+" token create --ttl 1h --description e2e"))
+		id := strings.TrimPrefix(strings.SplitN(tok, ".", 2)[0], "slipway:")
+		if list := onHost(t, c.server, slipway+" token list"); !strings.Contains(list, id) || strings.Contains(list, strings.SplitN(tok, ".", 2)[1][:16]) {
+			t.Fatalf("token list does not show %s, or shows its secret:\n%s", id, list)
+		}
+		onHost(t, c.server, slipway+" token revoke "+id)
+		a := c.agents[0]
+		out, _ := exec.Command("docker", "exec", a.Name, "sh", "-c", fmt.Sprintf("%s agent --data-dir /tmp/revoked --server https://%s:6443 --token %s 2>&1; echo exit=$?", slipway, c.server.Address, tok)).CombinedOutput()
+		if !strings.Contains(string(out), "refused the join token") || strings.Contains(string(out), "exit=0") {
+			t.Fatalf("an agent with a revoked token: %s", out)
+		}
+
+		// Drain an agent: cordoned, and only daemon set pods left on it.
+		onHost(t, c.server, slipway+" drain --force --timeout 2m "+a.Name)
+		if u := c.mustK("get", "node", a.Name, "-o", "jsonpath={.spec.unschedulable}"); u != "true" {
+			t.Fatalf("drained node unschedulable = %q", u)
+		}
+		left := c.mustK("get", "pods", "-A", "--field-selector=spec.nodeName="+a.Name, "-o", `jsonpath={range .items[*]}{.metadata.ownerReferences[0].kind}{"\n"}{end}`)
+		for _, kind := range strings.Fields(left) {
+			if kind != "DaemonSet" {
+				t.Fatalf("after the drain the node still runs pods of a %s:\n%s", kind, left)
+			}
+		}
+		c.mustK("uncordon", a.Name)
 	})
 
 	t.Run("ServerRestartKeepsPodsAndObjects", func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/component-base/cli"
@@ -49,7 +50,8 @@ func newRootCommand(ctx context.Context) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCommand(), server.NewCommand(), agent.NewCommand(), status.NewCommand())
+	root.AddCommand(newVersionCommand(), server.NewCommand(), agent.NewCommand(), status.NewCommand(),
+		server.NewTokenCommand(), newDrainCommand())
 
 	kubectl := kubectlcmd.NewDefaultKubectlCommand()
 	kubectl.Use = "kubectl"
@@ -105,5 +107,29 @@ func newVersionCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json")
+	return cmd
+}
+
+// newDrainCommand is `slipway drain NODE`: upstream kubectl drain with the settings
+// a node's removal wants (cordon, then evict every pod but daemon sets', honouring
+// PodDisruptionBudgets, within a timeout), through the server's admin kubeconfig.
+func newDrainCommand() *cobra.Command {
+	var kubeconfig string
+	var timeout time.Duration
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "drain NODE",
+		Short: "Cordon a node and evict its pods, honouring PodDisruptionBudgets (on a server)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k := kubectlcmd.NewDefaultKubectlCommand()
+			k.SetArgs([]string{"drain", args[0], "--kubeconfig", kubeconfig, "--ignore-daemonsets", "--delete-emptydir-data",
+				"--timeout", timeout.String(), fmt.Sprintf("--force=%t", force)})
+			return k.ExecuteContext(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "/etc/slipway/admin.kubeconfig", "the admin kubeconfig")
+	cmd.Flags().BoolVar(&force, "force", false, "also delete pods no controller will recreate (a node about to be removed)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long (pods a PodDisruptionBudget protects wait until then)")
 	return cmd
 }
