@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -38,6 +39,9 @@ type kind[M any, O metav1.Object] struct {
 	fill func(m *M, obj O, importing bool)
 	// waitDeleted makes delete wait until the object is gone (namespaces).
 	waitDeleted time.Duration
+	// writeOnly, when set, copies the configuration's write-only values into the
+	// model before apply: the plan never holds them (nor does state).
+	writeOnly func(m, config *M)
 }
 
 type objectResource[M any, O metav1.Object] struct {
@@ -77,9 +81,23 @@ func (r *objectResource[M, O]) applyAndFill(ctx context.Context, m *M) diag.Diag
 	return diags
 }
 
+// withWriteOnly copies the configuration's write-only values into m.
+func (r *objectResource[M, O]) withWriteOnly(ctx context.Context, config tfsdk.Config, m *M) diag.Diagnostics {
+	if r.k.writeOnly == nil {
+		return nil
+	}
+	var cfg M
+	diags := config.Get(ctx, &cfg)
+	if !diags.HasError() {
+		r.k.writeOnly(m, &cfg)
+	}
+	return diags
+}
+
 func (r *objectResource[M, O]) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var m M
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	resp.Diagnostics.Append(r.withWriteOnly(ctx, req.Config, &m)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -93,6 +111,7 @@ func (r *objectResource[M, O]) Create(ctx context.Context, req resource.CreateRe
 func (r *objectResource[M, O]) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var m M
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	resp.Diagnostics.Append(r.withWriteOnly(ctx, req.Config, &m)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}

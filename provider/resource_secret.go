@@ -29,6 +29,8 @@ type secretModel struct {
 	Type       types.String            `tfsdk:"type"`
 	Data       types.Map               `tfsdk:"data"`
 	BinaryData types.Map               `tfsdk:"binary_data"`
+	DataWO     types.Map               `tfsdk:"data_wo"`
+	DataWOVer  types.Int64             `tfsdk:"data_wo_version"`
 	Immutable  types.Bool              `tfsdk:"immutable"`
 	Connection *connectionModel        `tfsdk:"cluster"`
 }
@@ -60,6 +62,18 @@ func NewSecretResource() resource.Resource {
 						MarkdownDescription: "Binary secret values by key, each base64-encoded (for example with `filebase64()`).",
 						Validators:          []validator.Map{validators.DataKeys(), validators.Base64Values()},
 					},
+					"data_wo": schema.MapAttribute{
+						Optional: true, WriteOnly: true, Sensitive: true, ElementType: types.StringType,
+						MarkdownDescription: "Secret values by key, as plain text, that never reach Terraform's plan or state " +
+							"(write-only, Terraform 1.11 and later). Terraform cannot see them change: bump `data_wo_version` to " +
+							"apply new values. Their keys must not be in `data` or `binary_data`; the API server's copy is not " +
+							"compared, so a value changed on the cluster is not drift.",
+						Validators: []validator.Map{validators.DataKeys()},
+					},
+					"data_wo_version": schema.Int64Attribute{
+						Optional:            true,
+						MarkdownDescription: "Any number; changing it applies `data_wo` again (the way to rotate write-only values).",
+					},
 					"immutable": immutableSchema(),
 					"cluster":   connectionSchema(),
 				},
@@ -75,13 +89,16 @@ func NewSecretResource() resource.Resource {
 		del: func(ctx context.Context, cl kubernetes.Interface, ns, name string) error {
 			return cl.CoreV1().Secrets(ns).Delete(ctx, name, metav1.DeleteOptions{})
 		},
-		fill: fillSecret,
+		fill:      fillSecret,
+		writeOnly: func(m, cfg *secretModel) { m.DataWO = cfg.DataWO },
 	}}
 }
 
 func applySecret(ctx context.Context, cl kubernetes.Interface, m *secretModel) (*corev1.Secret, diag.Diagnostics) {
 	labels, annotations, diags := metadataMaps(ctx, &m.Metadata.metadataModel)
 	text, d := stringMap(ctx, m.Data)
+	diags.Append(d...)
+	writeOnly, d := stringMap(ctx, m.DataWO)
 	diags.Append(d...)
 	binary, d := bytesMap(ctx, m.BinaryData)
 	diags.Append(d...)
@@ -98,6 +115,13 @@ func applySecret(ctx context.Context, cl kubernetes.Interface, m *secretModel) (
 	}
 	for k, v := range binary {
 		data[k] = v
+	}
+	for k, v := range writeOnly {
+		if _, dup := data[k]; dup {
+			diags.AddError("Duplicate Secret Key", fmt.Sprintf("key %q is in data_wo and in data or binary_data", k))
+			return nil, diags
+		}
+		data[k] = []byte(v)
 	}
 	ns, name := m.Metadata.Namespace.ValueString(), m.Metadata.Name.ValueString()
 	ac := corev1ac.Secret(name, ns).WithLabels(labels).WithAnnotations(annotations).
