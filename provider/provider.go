@@ -34,6 +34,10 @@ type slipwayProvider struct {
 type providerModel struct {
 	KubeconfigPath    types.String `tfsdk:"kubeconfig_path"`
 	KubeconfigContext types.String `tfsdk:"kubeconfig_context"`
+	Bundles           types.Map    `tfsdk:"bundles"`
+	SSHPrivateKeyFile types.String `tfsdk:"ssh_private_key_file"`
+	SSHAgent          types.Bool   `tfsdk:"ssh_agent"`
+	SSHKnownHostsFile types.String `tfsdk:"ssh_known_hosts_file"`
 }
 
 // providerData is what resources receive: shared clients and the provider-level
@@ -41,6 +45,9 @@ type providerModel struct {
 type providerData struct {
 	clients    *kube.Clients
 	connection kube.Connection
+	// Defaults of slipway_cluster and slipway_node (hostssh.go).
+	bundles map[string]string
+	ssh     sshDefaults
 }
 
 func (p *slipwayProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -63,6 +70,23 @@ func (p *slipwayProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				Optional:            true,
 				MarkdownDescription: "Context of `kubeconfig_path` to use; default its current context.",
 			},
+			"bundles": schema.MapAttribute{
+				Optional: true, ElementType: types.StringType,
+				MarkdownDescription: "Default node bundles of `slipway_cluster` per architecture (`amd64`, `arm64`): local paths of `dist/slipway-<version>-linux-<arch>.tar.gz`.",
+			},
+			"ssh_private_key_file": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Private key for SSH logins to hosts whose `ssh` block gives no key (`~` expands).",
+			},
+			"ssh_agent": schema.BoolAttribute{
+				Optional:            true,
+				MarkdownDescription: "Use ssh-agent for SSH logins to hosts whose `ssh` block does not say.",
+			},
+			"ssh_known_hosts_file": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "OpenSSH known_hosts file that checks hosts whose `ssh` block pins no `host_key`; " +
+					"without it such hosts are trusted on first use and their key kept in state.",
+			},
 		},
 	}
 }
@@ -80,6 +104,8 @@ func (p *slipwayProvider) Configure(ctx context.Context, req provider.ConfigureR
 			KubeconfigContext: m.KubeconfigContext.ValueString(),
 		},
 	}
+	d.bundles, _ = stringMap(ctx, m.Bundles)
+	d.ssh = sshDefaults{PrivateKeyFile: m.SSHPrivateKeyFile.ValueString(), Agent: m.SSHAgent.ValueBool(), KnownHostsFile: m.SSHKnownHostsFile.ValueString()}
 	resp.ResourceData = d
 	resp.DataSourceData = d
 }
@@ -100,6 +126,8 @@ func (p *slipwayProvider) Resources(context.Context) []func() resource.Resource 
 		NewManifestResource,
 		NewVolumeResource,
 		NewVolumeClaimResource,
+		NewClusterResource,
+		NewNodeResource,
 	}
 }
 

@@ -1,0 +1,4 @@
+# A cluster imports by its first server's SSH address, [user@]host[:port]; the
+# credentials come from the provider's ssh_private_key_file or ssh_agent, and the
+# host key seen is kept in state.
+terraform import slipway_cluster.main admin@10.0.0.10

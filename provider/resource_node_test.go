@@ -1,0 +1,300 @@
+package provider
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipway-dev/terraform-provider-slipway/internal/testhosts"
+)
+
+// TestAccClusterOnHosts is the cluster's whole life with the real terraform CLI, the
+// real bundle and three test hosts: apply a cluster and two agents (and a namespace
+// through the cluster's connection), check the nodes with kubectl, see drift (a
+// stopped service, a hand-edited settings file) in `plan -detailed-exitcode` and
+// apply repair it, change one label, destroy, and find the hosts clean. One cluster
+// serves every step: each costs about 1.5 GB and minutes of CPU.
+//
+// The provider runs as its own binary through dev_overrides, as a user runs it, so
+// the exit codes are the CLI's own.
+func TestAccClusterOnHosts(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test on test hosts: set TF_ACC=1 and SLIPWAY_E2E=1 (it runs the terraform CLI)")
+	}
+	testhosts.SkipUnlessEnabled(t)
+	bundle := os.Getenv("SLIPWAY_BUNDLE")
+	if bundle == "" {
+		t.Skip("needs the real node bundle: set SLIPWAY_BUNDLE to dist/slipway-<version>-linux-amd64.tar.gz (make bundle)")
+	}
+	tfBin := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if tfBin == "" {
+		p, err := exec.LookPath("terraform")
+		if err != nil {
+			t.Skip("needs the terraform CLI on PATH or in TF_ACC_TERRAFORM_PATH")
+		}
+		tfBin = p
+	}
+	work := t.TempDir()
+	kubectl := extractSlipway(t, bundle, work)
+	providerDir := buildProvider(t, work)
+	inv := testhosts.Start(t, "tfacc", 3)
+	dir := filepath.Join(work, "tf")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rc := filepath.Join(work, "slipway.tfrc")
+	writeFile(t, rc, fmt.Sprintf("provider_installation {\n  dev_overrides {\n    %q = %q\n  }\n  direct {}\n}\n", "slipway-dev/slipway", providerDir))
+	writeFile(t, filepath.Join(dir, "main.tf"), hostsConfig(inv, bundle))
+
+	tf := func(t *testing.T, args ...string) (int, string) {
+		t.Helper()
+		flags := []string{args[0], "-no-color"}
+		if args[0] != "output" {
+			flags = append(flags, "-input=false")
+		}
+		cmd := exec.Command(tfBin, append(flags, args[1:]...)...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("terraform %s: %v", args[0], err)
+		}
+		return code, out.String()
+	}
+	mustTF := func(t *testing.T, args ...string) string {
+		t.Helper()
+		code, out := tf(t, args...)
+		if code != 0 {
+			t.Fatalf("terraform %s: exit %d\n%s", strings.Join(args, " "), code, out)
+		}
+		return out
+	}
+	planCode := func(t *testing.T, args ...string) (int, string) {
+		t.Helper()
+		return tf(t, append([]string{"plan", "-detailed-exitcode"}, args...)...)
+	}
+	hostSh := func(t *testing.T, i int, script string) string {
+		t.Helper()
+		out, err := exec.Command("docker", "exec", inv.Hosts[i].Name, "sh", "-c", script).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %s: %v\n%s", inv.Hosts[i].Name, script, err, out)
+		}
+		return string(out)
+	}
+	destroyed := false
+	t.Cleanup(func() {
+		if !destroyed && os.Getenv("SLIPWAY_KEEP_HOSTS") != "1" {
+			if code, out := tf(t, "destroy", "-auto-approve"); code != 0 {
+				t.Logf("clean-up destroy: exit %d\n%s", code, out)
+			}
+		}
+	})
+
+	start := time.Now()
+	out := mustTF(t, "apply", "-auto-approve")
+	t.Logf("TIMING terraform apply of 1 server + 2 agents + 1 namespace from bare hosts: %.1fs", time.Since(start).Seconds())
+	if !strings.Contains(out, "4 added, 0 changed, 0 destroyed") {
+		t.Errorf("apply summary:\n%s", out)
+	}
+	kc := filepath.Join(work, "kubeconfig")
+	writeFile(t, kc, mustTF(t, "output", "-raw", "kubeconfig"))
+	kube := func(t *testing.T, args ...string) string {
+		t.Helper()
+		out, err := exec.Command(kubectl, append([]string{"kubectl", "--kubeconfig", kc}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	readyNodes := func(t *testing.T) string {
+		t.Helper()
+		return kube(t, "get", "nodes", "-o", `jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{" "}{end}`)
+	}
+	wantReady := strings.Join([]string{inv.Hosts[0].Name + "=True", inv.Hosts[1].Name + "=True", inv.Hosts[2].Name + "=True"}, " ")
+
+	t.Run("kubectl with the output kubeconfig sees 3 Ready nodes", func(t *testing.T) {
+		if got := strings.TrimSpace(readyNodes(t)); got != wantReady {
+			t.Fatalf("nodes: %q, want %q", got, wantReady)
+		}
+		if got := kube(t, "get", "namespace", "tfacc", "-o", "jsonpath={.metadata.name}"); got != "tfacc" {
+			t.Errorf("namespace from the cluster's connection: %q", got)
+		}
+	})
+	t.Run("plan after apply is empty", func(t *testing.T) {
+		if code, out := planCode(t); code != 0 {
+			t.Fatalf("plan -detailed-exitcode: %d, want 0\n%s", code, out)
+		}
+	})
+	t.Run("a stopped service plans an update of that node, and apply starts it", func(t *testing.T) {
+		hostSh(t, 2, "systemctl stop slipway.service")
+		code, out := planCode(t)
+		if code != 2 {
+			t.Fatalf("plan -detailed-exitcode after stopping the service: %d, want 2\n%s", code, out)
+		}
+		if !strings.Contains(out, `slipway_node.agent["b"] will be updated in-place`) || !strings.Contains(out, `service_state`) ||
+			!strings.Contains(out, "0 to add, 1 to change, 0 to destroy") {
+			t.Errorf("the plan should update only agent b's service state:\n%s", out)
+		}
+		start := time.Now()
+		mustTF(t, "apply", "-auto-approve")
+		t.Logf("TIMING repair a stopped agent: %.1fs", time.Since(start).Seconds())
+		if got := strings.TrimSpace(hostSh(t, 2, "systemctl is-active slipway.service")); got != "active" {
+			t.Errorf("service after apply: %s", got)
+		}
+		if code, out := planCode(t); code != 0 {
+			t.Errorf("plan after the repair: %d\n%s", code, out)
+		}
+	})
+	t.Run("a hand-edited settings file plans an update, and apply rewrites it", func(t *testing.T) {
+		hostSh(t, 1, "echo '# edited by hand' >> /etc/slipway/config.yaml")
+		code, out := planCode(t)
+		if code != 2 {
+			t.Fatalf("plan -detailed-exitcode after editing the settings: %d, want 2\n%s", code, out)
+		}
+		if !strings.Contains(out, `slipway_node.agent["a"] will be updated in-place`) || !strings.Contains(out, "config_checksum") ||
+			!strings.Contains(out, "0 to add, 1 to change, 0 to destroy") {
+			t.Errorf("the plan should update only agent a's settings:\n%s", out)
+		}
+		mustTF(t, "apply", "-auto-approve")
+		if got := hostSh(t, 1, "cat /etc/slipway/config.yaml"); strings.Contains(got, "edited") {
+			t.Errorf("the settings file keeps the hand edit:\n%s", got)
+		}
+		if code, out := planCode(t); code != 0 {
+			t.Errorf("plan after the repair: %d\n%s", code, out)
+		}
+	})
+	t.Run("changing a label changes only that node", func(t *testing.T) {
+		label := `-var=agent_labels={"tier"="web"}`
+		code, out := planCode(t, label)
+		if code != 2 || !strings.Contains(out, `slipway_node.agent["a"] will be updated in-place`) ||
+			!strings.Contains(out, "0 to add, 1 to change, 0 to destroy") {
+			t.Fatalf("plan of a label change: exit %d\n%s", code, out)
+		}
+		mustTF(t, "apply", "-auto-approve", label)
+		if got := kube(t, "get", "node", inv.Hosts[1].Name, "-o", "jsonpath={.metadata.labels.tier}"); got != "web" {
+			t.Errorf("label tier on %s: %q, want web", inv.Hosts[1].Name, got)
+		}
+		if code, out := planCode(t, label); code != 0 {
+			t.Errorf("plan after the label change: %d\n%s", code, out)
+		}
+		if got := strings.TrimSpace(readyNodes(t)); got != wantReady {
+			t.Errorf("nodes: %q, want %q", got, wantReady)
+		}
+	})
+	t.Run("destroy leaves the hosts clean", func(t *testing.T) {
+		start := time.Now()
+		mustTF(t, "destroy", "-auto-approve")
+		destroyed = true
+		t.Logf("TIMING terraform destroy of the cluster: %.1fs", time.Since(start).Seconds())
+		for i := range inv.Hosts {
+			left := hostSh(t, i, "for p in /usr/local/bin/slipway /opt/slipway /etc/slipway /var/lib/slipway /etc/systemd/system/slipway.service; do "+
+				"[ -e $p ] && echo $p; done; pgrep -x slipway || true")
+			if strings.TrimSpace(left) != "" {
+				t.Errorf("%s keeps after destroy:\n%s", inv.Hosts[i].Name, left)
+			}
+		}
+	})
+}
+
+// hostsConfig is the configuration under test: the cluster on the first host
+// (root, pinned host key), agents on the others as sudo users, their host keys
+// trusted on first use.
+func hostsConfig(inv testhosts.Inventory, bundle string) string {
+	h := inv.Hosts
+	var pw string
+	for _, u := range h[2].Users {
+		if u.Name == "sudopw" {
+			pw = u.SudoPassword
+		}
+	}
+	return fmt.Sprintf(`
+terraform {
+  required_providers {
+    slipway = { source = "slipway-dev/slipway" }
+  }
+}
+
+provider "slipway" {
+  bundles              = { amd64 = %q }
+  ssh_private_key_file = %q
+}
+
+variable "agent_labels" {
+  type    = map(string)
+  default = null
+}
+
+resource "slipway_cluster" "main" {
+  ssh = {
+    host     = %q
+    host_key = %q
+  }
+}
+
+locals {
+  agents = {
+    a = { host = %q, user = "admin", sudo_password = null }
+    b = { host = %q, user = "sudopw", sudo_password = %q }
+  }
+}
+
+resource "slipway_node" "agent" {
+  for_each = local.agents
+  cluster  = slipway_cluster.main.join
+  ssh = {
+    host          = each.value.host
+    user          = each.value.user
+    sudo_password = each.value.sudo_password
+  }
+  labels = each.key == "a" ? var.agent_labels : null
+}
+
+resource "slipway_namespace" "demo" {
+  cluster  = slipway_cluster.main.cluster_connection
+  metadata = { name = "tfacc" }
+}
+
+output "kubeconfig" {
+  value     = slipway_cluster.main.kubeconfig
+  sensitive = true
+}
+`, bundle, inv.PrivateKey, h[0].Address, h[0].HostPublicKey, h[1].Address, h[2].Address, pw)
+}
+
+// extractSlipway unpacks the bundle's slipway binary, for `slipway kubectl`.
+func extractSlipway(t *testing.T, bundle, dir string) string {
+	t.Helper()
+	if out, err := exec.Command("tar", "-xzf", bundle, "-C", dir, "./bin/slipway").CombinedOutput(); err != nil {
+		t.Fatalf("unpack bin/slipway from %s: %v\n%s", bundle, err, out)
+	}
+	return filepath.Join(dir, "bin", "slipway")
+}
+
+// buildProvider builds the provider binary into a folder of its own, for dev_overrides.
+func buildProvider(t *testing.T, work string) string {
+	t.Helper()
+	dir := filepath.Join(work, "provider")
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-slipway"), ".")
+	cmd.Dir = testhosts.RepoRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the provider: %v\n%s", err, out)
+	}
+	return dir
+}
+
+func writeFile(t *testing.T, p, s string) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
