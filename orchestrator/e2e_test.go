@@ -13,13 +13,12 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/slipway-dev/terraform-provider-slipway/internal/steady"
 	"github.com/slipway-dev/terraform-provider-slipway/internal/testhosts"
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/ociimage"
 )
@@ -668,29 +667,7 @@ spec:
 		c.mustK("rollout", "status", "deployment/spread", "--timeout=2m")
 		lost := c.agents[1]
 		// Requests at a steady rate through the NodePort on the server, which stays.
-		var mu sync.Mutex
-		type result struct {
-			at time.Time
-			ok bool
-		}
-		var results []result
-		var stop atomic.Bool
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			client := &http.Client{Timeout: time.Second}
-			for i := 0; i < 3000 && !stop.Load(); i++ {
-				resp, err := client.Get("http://" + c.server.Address + ":30081/")
-				ok := err == nil && resp.StatusCode == http.StatusOK
-				if err == nil {
-					resp.Body.Close()
-				}
-				mu.Lock()
-				results = append(results, result{time.Now(), ok})
-				mu.Unlock()
-				time.Sleep(100 * time.Millisecond)
-			}
-		}()
+		load := steady.Start("http://"+c.server.Address+":30081/", 100*time.Millisecond, 3000)
 		time.Sleep(3 * time.Second)
 		stopped := time.Now()
 		docker(t, "stop", lost.Name)
@@ -710,34 +687,10 @@ spec:
 		})
 		movedAfter := time.Since(stopped)
 		time.Sleep(35 * time.Second)
-		stop.Store(true)
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		// Recovery: the earliest moment after the loss from which every full 30 s
-		// window of requests succeeds at 99% or more.
-		windowOK := make([]bool, len(results))
-		last := results[len(results)-1].at
-		for j := range results {
-			if last.Sub(results[j].at) < 30*time.Second {
-				windowOK[j] = true // not a full window
-				continue
-			}
-			n, okN := 0, 0
-			for k := j; k < len(results) && results[k].at.Sub(results[j].at) <= 30*time.Second; k++ {
-				n++
-				if results[k].ok {
-					okN++
-				}
-			}
-			windowOK[j] = float64(okN) >= 0.99*float64(n)
-		}
-		recovered := time.Duration(-1)
-		for i := len(results) - 1; i >= 0 && windowOK[i] && !results[i].at.Before(stopped); i-- {
-			recovered = results[i].at.Sub(stopped)
-		}
+		load.Stop()
+		recovered := load.RecoveredAfter(stopped)
 		t.Logf("figure: node loss: service at >= 99%% over every later 30 s window %.1f s after the agent stopped; pods Running elsewhere after %.1f s (%d requests)",
-			recovered.Seconds(), movedAfter.Seconds(), len(results))
+			recovered.Seconds(), movedAfter.Seconds(), load.Count())
 		if recovered < 0 || recovered > 60*time.Second {
 			t.Fatalf("the service did not recover within 60 s of the node loss (recovered: %v)", recovered)
 		}

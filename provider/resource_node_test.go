@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/terraform-provider-slipway/internal/testhosts"
+	"github.com/slipway-dev/terraform-provider-slipway/internal/tfcli"
 )
 
 // TestAccClusterOnHosts is the cluster's whole life with the real terraform CLI, the
@@ -31,58 +31,12 @@ func TestAccClusterOnHosts(t *testing.T) {
 	if bundle == "" {
 		t.Skip("needs the real node bundle: set SLIPWAY_BUNDLE to dist/slipway-<version>-linux-amd64.tar.gz (make bundle)")
 	}
-	tfBin := os.Getenv("TF_ACC_TERRAFORM_PATH")
-	if tfBin == "" {
-		p, err := exec.LookPath("terraform")
-		if err != nil {
-			t.Skip("needs the terraform CLI on PATH or in TF_ACC_TERRAFORM_PATH")
-		}
-		tfBin = p
-	}
 	work := t.TempDir()
-	kubectl := extractSlipway(t, bundle, work)
-	providerDir := buildProvider(t, work)
+	w := tfcli.New(t, filepath.Join(work, "tf"))
+	kubectl := testhosts.UnpackSlipway(t, bundle, work)
 	inv := testhosts.Start(t, "tfacc", 3)
-	dir := filepath.Join(work, "tf")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	rc := filepath.Join(work, "slipway.tfrc")
-	writeFile(t, rc, fmt.Sprintf("provider_installation {\n  dev_overrides {\n    %q = %q\n  }\n  direct {}\n}\n", "slipway-dev/slipway", providerDir))
-	writeFile(t, filepath.Join(dir, "main.tf"), hostsConfig(inv, bundle))
-
-	tf := func(t *testing.T, args ...string) (int, string) {
-		t.Helper()
-		flags := []string{args[0], "-no-color"}
-		if args[0] != "output" {
-			flags = append(flags, "-input=false")
-		}
-		cmd := exec.Command(tfBin, append(flags, args[1:]...)...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("terraform %s: %v", args[0], err)
-		}
-		return code, out.String()
-	}
-	mustTF := func(t *testing.T, args ...string) string {
-		t.Helper()
-		code, out := tf(t, args...)
-		if code != 0 {
-			t.Fatalf("terraform %s: exit %d\n%s", strings.Join(args, " "), code, out)
-		}
-		return out
-	}
-	planCode := func(t *testing.T, args ...string) (int, string) {
-		t.Helper()
-		return tf(t, append([]string{"plan", "-detailed-exitcode"}, args...)...)
-	}
+	tfcli.WriteFile(t, filepath.Join(w.Dir, "main.tf"), hostsConfig(inv, bundle))
+	tf, mustTF, planCode := w.Run, w.Must, w.Plan
 	hostSh := func(t *testing.T, i int, script string) string {
 		t.Helper()
 		out, err := exec.Command("docker", "exec", inv.Hosts[i].Name, "sh", "-c", script).CombinedOutput()
@@ -107,7 +61,7 @@ func TestAccClusterOnHosts(t *testing.T) {
 		t.Errorf("apply summary:\n%s", out)
 	}
 	kc := filepath.Join(work, "kubeconfig")
-	writeFile(t, kc, mustTF(t, "output", "-raw", "kubeconfig"))
+	tfcli.WriteFile(t, kc, mustTF(t, "output", "-raw", "kubeconfig"))
 	kube := func(t *testing.T, args ...string) string {
 		t.Helper()
 		out, err := exec.Command(kubectl, append([]string{"kubectl", "--kubeconfig", kc}, args...)...).CombinedOutput()
@@ -269,32 +223,4 @@ output "kubeconfig" {
   sensitive = true
 }
 `, bundle, inv.PrivateKey, h[0].Address, h[0].HostPublicKey, h[1].Address, h[2].Address, pw)
-}
-
-// extractSlipway unpacks the bundle's slipway binary, for `slipway kubectl`.
-func extractSlipway(t *testing.T, bundle, dir string) string {
-	t.Helper()
-	if out, err := exec.Command("tar", "-xzf", bundle, "-C", dir, "./bin/slipway").CombinedOutput(); err != nil {
-		t.Fatalf("unpack bin/slipway from %s: %v\n%s", bundle, err, out)
-	}
-	return filepath.Join(dir, "bin", "slipway")
-}
-
-// buildProvider builds the provider binary into a folder of its own, for dev_overrides.
-func buildProvider(t *testing.T, work string) string {
-	t.Helper()
-	dir := filepath.Join(work, "provider")
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-slipway"), ".")
-	cmd.Dir = testhosts.RepoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build the provider: %v\n%s", err, out)
-	}
-	return dir
-}
-
-func writeFile(t *testing.T, p, s string) {
-	t.Helper()
-	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }

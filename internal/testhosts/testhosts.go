@@ -134,3 +134,12 @@ func (inv Inventory) PrivateKeyPEM(t testing.TB) []byte {
 	}
 	return b
 }
+
+// UnpackSlipway unpacks the bundle's slipway binary into dir, for `slipway kubectl`.
+func UnpackSlipway(t testing.TB, bundle, dir string) string {
+	t.Helper()
+	if out, err := exec.Command("tar", "-xzf", bundle, "-C", dir, "./bin/slipway").CombinedOutput(); err != nil {
+		t.Fatalf("unpack bin/slipway from %s: %v\n%s", bundle, err, out)
+	}
+	return filepath.Join(dir, "bin", "slipway")
+}
