@@ -1092,7 +1092,7 @@ func TestE2ERealBundleNodeReady(t *testing.T) {
 	before := sh(snapshotScript)
 	mk := func() *Host {
 		return &Host{Name: th.Name, SSH: sshConfig(inv, key, th, "admin"), Config: config.Config{Role: config.RoleServer,
-			Token: "K10e2e-node-0000000000000000::server:node-join-secret", NodeName: th.Name, NodeIP: th.Address}}
+			Token: "e2enod.nodejoinsecret00", NodeName: th.Name, NodeIP: th.Address}}
 	}
 	opts := Options{Bundles: map[string]string{"amd64": bundle}, ReadyTimeout: 5 * time.Minute, Logf: t.Logf}
 
@@ -1275,7 +1275,7 @@ func TestE2ERealBundleUpgrade(t *testing.T) {
 	previous := repackBundle(t, current, "0.0.0-e2e-previous")
 	mk := func() *Host {
 		return &Host{Name: th.Name, SSH: sshConfig(inv, key, th, "sudopw"), Config: config.Config{Role: config.RoleServer,
-			Token: "K10e2e-upgrade-00000000000000::server:upgrade-secret", NodeName: th.Name, NodeIP: th.Address,
+			Token: "e2eupg.upgradesecret000", NodeName: th.Name, NodeIP: th.Address,
 			DisableAgent: true, Disable: []string{"servicelb", "dns"}, NodeTaints: []string{"role=control:NoSchedule"}}}
 	}
 	opts := func(bundle string) Options {

@@ -756,7 +756,7 @@ if [ -d "$data" ]; then
 fi
 if [ "$ours" = 1 ]; then
 	rm -rf /var/lib/kubelet /run/slipway/containerd /var/log/pods /var/log/containers \
-		/var/lib/cni/networks/slipway /var/lib/cni/results/slipway-*
+		/var/lib/cni/networks/slipway /var/lib/cni/results/slipway-* /var/lib/cni/results/cni-loopback-*
 	rm -f /run/nri/nri.sock
 	# The shims' and runc's state under containerd's default /run/containerd, unless
 	# another containerd is running on the host.

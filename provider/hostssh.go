@@ -249,6 +249,24 @@ func inspectHost(ctx context.Context, cfg remote.Config) (hostDrift, error) {
 	return hostDrift{ServiceState: state, ConfigChecksum: f.ConfigChecksum, Version: f.Version}, nil
 }
 
+// resolveNodeName fills an unset node name with the host's name (slipway's own
+// default) before the settings are rendered, so the settings file always names the
+// node: later plans, which know the name from state, then render the same file.
+func resolveNodeName(ctx context.Context, name *types.String, cfg remote.Config) error {
+	if !name.IsUnknown() && !name.IsNull() {
+		return nil
+	}
+	h := &bootstrap.Host{SSH: cfg}
+	if err := bootstrap.Inspect(ctx, []*bootstrap.Host{h}, bootstrapOptions(ctx, nil)); err != nil {
+		return err
+	}
+	if h.Facts == nil || h.Facts.Hostname == "" {
+		return fmt.Errorf("the host did not tell its name")
+	}
+	*name = types.StringValue(h.Facts.Hostname)
+	return nil
+}
+
 // checkBundleFiles reports bundles that are not files, at plan time.
 func checkBundleFiles(ctx context.Context, m types.Map, diags *diag.Diagnostics) {
 	if m.IsNull() || m.IsUnknown() {

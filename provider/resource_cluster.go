@@ -466,6 +466,11 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 func (r *clusterResource) apply(ctx context.Context, m *clusterModel, token string, prior *clusterModel, diags *diag.Diagnostics) {
 	bundles, d := bundlesFor(ctx, m.Bundles, r.data)
 	diags.Append(d...)
+	sshCfg := m.SSH.remoteConfig(r.data)
+	if err := resolveNodeName(ctx, &m.NodeName, sshCfg); err != nil {
+		diags.AddError("Cannot Reach The Host", fmt.Sprintf("Reading the node name of %s failed: %v", m.SSH.Host.ValueString(), err))
+		return
+	}
 	cfg, d := m.serverConfig(ctx, token)
 	diags.Append(d...)
 	images, d := stringList(ctx, m.Images)
@@ -473,7 +478,6 @@ func (r *clusterResource) apply(ctx context.Context, m *clusterModel, token stri
 	if diags.HasError() {
 		return
 	}
-	sshCfg := m.SSH.remoteConfig(r.data)
 	host := &bootstrap.Host{Name: m.SSH.Host.ValueString(), SSH: sshCfg, Config: cfg}
 	opts := bootstrapOptions(ctx, bundles)
 	start := time.Now()

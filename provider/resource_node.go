@@ -247,12 +247,20 @@ func (r *nodeResource) apply(ctx context.Context, m *nodeModel, prior *nodeModel
 	diags.Append(d...)
 	images, d := stringList(ctx, j.Images)
 	diags.Append(d...)
+	if diags.HasError() {
+		return
+	}
+	sshCfg := m.SSH.remoteConfig(r.data)
+	if err := resolveNodeName(ctx, &m.NodeName, sshCfg); err != nil {
+		diags.AddError("Cannot Reach The Host", fmt.Sprintf("Reading the node name of %s failed: %v", m.SSH.Host.ValueString(), err))
+		return
+	}
 	cfg, d := m.agentConfig(ctx, j)
 	diags.Append(d...)
 	if diags.HasError() {
 		return
 	}
-	host := &bootstrap.Host{Name: m.SSH.Host.ValueString(), SSH: m.SSH.remoteConfig(r.data), Config: cfg}
+	host := &bootstrap.Host{Name: m.SSH.Host.ValueString(), SSH: sshCfg, Config: cfg}
 	start := time.Now()
 	if err := syncImages(ctx, &host.SSH, images, cfg); err != nil {
 		diags.AddError("Cannot Upload Images", fmt.Sprintf("Uploading the images to %s failed: %v", host.Name, err))
