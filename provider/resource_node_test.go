@@ -34,7 +34,7 @@ func TestAccClusterOnHosts(t *testing.T) {
 	work := t.TempDir()
 	w := tfcli.New(t, filepath.Join(work, "tf"))
 	kubectl := testhosts.UnpackSlipway(t, bundle, work)
-	inv := testhosts.Start(t, "tfacc", 3)
+	inv := testhosts.Start(t, "tfacc", 4)
 	tfcli.WriteFile(t, filepath.Join(w.Dir, "main.tf"), hostsConfig(inv, bundle))
 	tf, mustTF, planCode := w.Run, w.Must, w.Plan
 	hostSh := func(t *testing.T, i int, script string) string {
@@ -127,8 +127,8 @@ func TestAccClusterOnHosts(t *testing.T) {
 			t.Errorf("plan after the repair: %d\n%s", code, out)
 		}
 	})
+	label := `-var=agent_labels={"tier"="web"}`
 	t.Run("changing a label changes only that node", func(t *testing.T) {
-		label := `-var=agent_labels={"tier"="web"}`
 		code, out := planCode(t, label)
 		if code != 2 || !strings.Contains(out, `slipway_node.agent["a"] will be updated in-place`) ||
 			!strings.Contains(out, "0 to add, 1 to change, 0 to destroy") {
@@ -145,16 +145,66 @@ func TestAccClusterOnHosts(t *testing.T) {
 			t.Errorf("nodes: %q, want %q", got, wantReady)
 		}
 	})
+	t.Run("removing an agent removes only that node, and cleans its host", func(t *testing.T) {
+		args := []string{label, `-var=agent_keys=["a"]`}
+		code, out := planCode(t, args...)
+		if code != 2 || !strings.Contains(out, `slipway_node.agent["b"] will be destroyed`) ||
+			!strings.Contains(out, "0 to add, 0 to change, 1 to destroy") {
+			t.Fatalf("plan of removing agent b: exit %d\n%s", code, out)
+		}
+		mustTF(t, append([]string{"apply", "-auto-approve"}, args...)...)
+		want := inv.Hosts[0].Name + "=True " + inv.Hosts[1].Name + "=True"
+		if got := strings.TrimSpace(readyNodes(t)); got != want {
+			t.Errorf("nodes after removing b: %q, want %q", got, want)
+		}
+		if left := testhosts.Leftovers(t, inv.Hosts[2]); left != "" {
+			t.Errorf("%s keeps after its node was removed:\n%s", inv.Hosts[2].Name, left)
+		}
+	})
+	t.Run("adding an agent adds only that node", func(t *testing.T) {
+		code, out := planCode(t, label)
+		if code != 2 || !strings.Contains(out, `slipway_node.agent["b"] will be created`) ||
+			!strings.Contains(out, "1 to add, 0 to change, 0 to destroy") {
+			t.Fatalf("plan of adding agent b: exit %d\n%s", code, out)
+		}
+		mustTF(t, "apply", "-auto-approve", label)
+		if got := strings.TrimSpace(readyNodes(t)); got != wantReady {
+			t.Errorf("nodes: %q, want %q", got, wantReady)
+		}
+	})
+	t.Run("an unreachable agent fails alone, and the next apply retries it", func(t *testing.T) {
+		// The host stops answering SSH (connections refused): the bootstrapper retries
+		// network errors for a minute, then gives up on that node alone.
+		hostSh(t, 3, "systemctl stop ssh.socket ssh.service 2>/dev/null; systemctl stop ssh")
+		args := []string{label, `-var=agent_keys=["a","b","c"]`}
+		code, out := tf(t, append([]string{"apply", "-auto-approve"}, args...)...)
+		if code == 0 || !strings.Contains(out, inv.Hosts[3].Address) {
+			t.Fatalf("apply with an unreachable agent: exit %d, want an error naming %s\n%s", code, inv.Hosts[3].Address, out)
+		}
+		if got := strings.TrimSpace(readyNodes(t)); got != wantReady {
+			t.Errorf("the other nodes after the failed apply: %q, want %q", got, wantReady)
+		}
+		code, out = planCode(t, args...)
+		if code != 2 || !strings.Contains(out, `slipway_node.agent["c"]`) || !strings.Contains(out, "1 to add, 0 to change") {
+			t.Fatalf("plan after the failure should retry only agent c: exit %d\n%s", code, out)
+		}
+		hostSh(t, 3, "systemctl start ssh")
+		mustTF(t, append([]string{"apply", "-auto-approve"}, args...)...)
+		want := wantReady + " " + inv.Hosts[3].Name + "=True"
+		if got := strings.TrimSpace(readyNodes(t)); got != want {
+			t.Errorf("nodes after the retry: %q, want %q", got, want)
+		}
+		if code, out := planCode(t, args...); code != 0 {
+			t.Errorf("plan after the retry: %d\n%s", code, out)
+		}
+	})
 	t.Run("destroy leaves the hosts clean", func(t *testing.T) {
 		start := time.Now()
 		mustTF(t, "destroy", "-auto-approve")
 		destroyed = true
 		t.Logf("TIMING terraform destroy of the cluster: %.1fs", time.Since(start).Seconds())
 		for i := range inv.Hosts {
-			// /var/lib/slipway is a volume on test hosts: it stays, empty.
-			left := hostSh(t, i, "for p in /usr/local/bin/slipway /opt/slipway /etc/slipway /etc/systemd/system/slipway.service; do "+
-				"[ -e $p ] && echo $p; done; ls -A /var/lib/slipway 2>/dev/null; pgrep -x slipway || true")
-			if strings.TrimSpace(left) != "" {
+			if left := testhosts.Leftovers(t, inv.Hosts[i]); left != "" {
 				t.Errorf("%s keeps after destroy:\n%s", inv.Hosts[i].Name, left)
 			}
 		}
@@ -196,11 +246,18 @@ resource "slipway_cluster" "main" {
   }
 }
 
+variable "agent_keys" {
+  type    = set(string)
+  default = ["a", "b"]
+}
+
 locals {
-  agents = {
+  all_agents = {
     a = { host = %q, user = "admin", sudo_password = null }
     b = { host = %q, user = "sudopw", sudo_password = %q }
+    c = { host = %q, user = "admin", sudo_password = null }
   }
+  agents = { for k, v in local.all_agents : k => v if contains(var.agent_keys, k) }
 }
 
 resource "slipway_node" "agent" {
@@ -223,5 +280,5 @@ output "kubeconfig" {
   value     = slipway_cluster.main.kubeconfig
   sensitive = true
 }
-`, bundle, inv.PrivateKey, h[0].Address, h[0].HostPublicKey, h[1].Address, h[2].Address, pw)
+`, bundle, inv.PrivateKey, h[0].Address, h[0].HostPublicKey, h[1].Address, h[2].Address, pw, h[3].Address)
 }

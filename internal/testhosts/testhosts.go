@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -142,4 +143,18 @@ func UnpackSlipway(t testing.TB, bundle, dir string) string {
 		t.Fatalf("unpack bin/slipway from %s: %v\n%s", bundle, err, out)
 	}
 	return filepath.Join(dir, "bin", "slipway")
+}
+
+// Leftovers lists what Slipway left on host h after its removal: its files, anything in
+// its data dir (a volume on test hosts, so the folder itself stays) and its processes.
+// Empty means clean.
+func Leftovers(t testing.TB, h Host) string {
+	t.Helper()
+	script := "for p in /usr/local/bin/slipway /opt/slipway /etc/slipway /etc/systemd/system/slipway.service; do " +
+		"[ -e $p ] && echo $p; done; ls -A /var/lib/slipway 2>/dev/null; pgrep -x slipway || true"
+	out, err := exec.Command("docker", "exec", h.Name, "sh", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: look for leftovers: %v\n%s", h.Name, err, out)
+	}
+	return strings.TrimSpace(string(out))
 }
