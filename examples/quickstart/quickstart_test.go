@@ -121,7 +121,9 @@ func TestE2EQuickstart(t *testing.T) {
 			t.Fatalf("plan -detailed-exitcode after the drift: %d, want 2\n%s", code, out)
 		}
 		for _, want := range []string{"slipway_deployment.web will be updated in-place",
-			`slipway_node.agent["` + agents[1].Name + `"] will be updated in-place`, "0 to add, 2 to change, 0 to destroy"} {
+			`slipway_node.agent["` + agents[1].Name + `"] will be updated in-place`, "0 to add, 2 to change, 0 to destroy",
+			// The fields themselves: replicas back from 1 to 3, the service started again.
+			"replicas", "1 -> 3", "service_state", `"inactive" -> "active"`} {
 			if !strings.Contains(out, want) {
 				t.Errorf("plan does not say %q:\n%s", want, out)
 			}
