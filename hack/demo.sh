@@ -9,6 +9,7 @@ cd "${repo}"
 state=.slipway
 example=examples/quickstart
 kubeconfig="${repo}/${state}/demo.kubeconfig"
+varfile=slipway-demo.auto.tfvars
 export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_CLI_CONFIG_FILE="${repo}/${state}/slipway.tfrc"
 export SLIPWAY_HOSTS_SET=demo
 
@@ -30,8 +31,10 @@ up() {
 	step "terraform apply: a cluster on slipway-demo-1, agents on -2 and -3, and the workload"
 	# dev_overrides point Terraform at the local build (bin/); with them `terraform init`
 	# is not needed for a configuration that uses only slipway and built-ins.
-	tf apply -auto-approve -input=false \
-		-var "bundle=${repo}/${bundle}" -var "web_image=${repo}/${image}"
+	# The paths go in a variables file beside the configuration, so a later plan or
+	# destroy there needs no -var.
+	printf 'bundle    = "%s"\nweb_image = "%s"\n' "${repo}/${bundle}" "${repo}/${image}" >"${example}/${varfile}"
+	tf apply -auto-approve -input=false
 
 	step "writing the kubeconfig to ${state}/demo.kubeconfig (mode 0600)"
 	(umask 077 && tf output -raw kubeconfig >"${kubeconfig}.tmp" && mv "${kubeconfig}.tmp" "${kubeconfig}")
@@ -52,7 +55,7 @@ The demo cluster is up. Look around:
   export KUBECONFIG=${kubeconfig}
   ${slipway} kubectl get pods -A -o wide      # kubectl at the cluster's version
   curl ${url}                           # each answer names the pod that served it
-  terraform -chdir=${example} plan            # (with TF_CLI_CONFIG_FILE=${TF_CLI_CONFIG_FILE}) empty: no drift
+  TF_CLI_CONFIG_FILE=${TF_CLI_CONFIG_FILE} terraform -chdir=${example} plan   # no drift: no changes
   ssh -i ${state}/id_ed25519 admin@$(python3 -c 'import json; print(json.load(open(".slipway/hosts.json"))["hosts"][0]["address"])')
 Tear it down with: make demo-down
 MSG
@@ -62,14 +65,11 @@ down() {
 	if [ -f "${example}/terraform.tfstate" ] && [ -f "${state}/hosts.json" ] &&
 		[ -n "$(docker ps -q --filter label=slipway.set=demo 2>/dev/null)" ]; then
 		step "terraform destroy"
-		local bundle
-		bundle=$(ls dist/slipway-*-linux-amd64.tar.gz 2>/dev/null | head -n 1 || true)
-		tf destroy -auto-approve -input=false -var "bundle=${repo}/${bundle:-dist/missing.tar.gz}" ||
-			echo "warning: terraform destroy failed; removing the hosts anyway" >&2
+		tf destroy -auto-approve -input=false || echo "warning: terraform destroy failed; removing the hosts anyway" >&2
 	fi
 	step "removing the test hosts"
 	hack/testhosts/hosts.sh down
-	rm -f "${kubeconfig}" "${example}"/terraform.tfstate "${example}"/terraform.tfstate.backup
+	rm -f "${kubeconfig}" "${example}"/terraform.tfstate "${example}"/terraform.tfstate.backup "${example}/${varfile}"
 	echo "demo removed"
 }
 
