@@ -12,14 +12,14 @@ cleanup() {
   rm -rf "${tmp}"
 }
 trap cleanup EXIT
-read -r p1 p2 p3 p4 p5 < <(python3 -c '
+read -r p1 p2 p3 p4 p5 p6 < <(python3 -c '
 import socket
-ss = [socket.socket() for _ in range(5)]
+ss = [socket.socket() for _ in range(6)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in ss])')
 "${slipway}" server --disable-agent --data-dir "${tmp}/data" --write-kubeconfig "${tmp}/kubeconfig" \
   --node-name bench --https-port "${p1}" --etcd-client-port "${p2}" --etcd-peer-port "${p3}" \
-  --controller-manager-port "${p4}" --scheduler-port "${p5}" >"${tmp}/server.log" 2>&1 &
+  --controller-manager-port "${p4}" --scheduler-port "${p5}" --metrics-server-port "${p6}" >"${tmp}/server.log" 2>&1 &
 pid=$!
 for i in $(seq 1 180); do
   "${slipway}" kubectl --kubeconfig "${tmp}/kubeconfig" get namespace default >/dev/null 2>&1 && break

@@ -27,15 +27,15 @@ func TestAccClusterOnHosts(t *testing.T) {
 		t.Skip("acceptance test on test hosts: set TF_ACC=1 and SLIPWAY_E2E=1 (it runs the terraform CLI)")
 	}
 	testhosts.SkipUnlessEnabled(t)
-	bundle := os.Getenv("SLIPWAY_BUNDLE")
-	if bundle == "" {
-		t.Skip("needs the real node bundle: set SLIPWAY_BUNDLE to dist/slipway-<version>-linux-amd64.tar.gz (make bundle)")
+	bundle, image := os.Getenv("SLIPWAY_BUNDLE"), os.Getenv("SLIPWAY_DEMO_IMAGE")
+	if bundle == "" || image == "" {
+		t.Skip("needs the real node bundle and the demo image: set SLIPWAY_BUNDLE and SLIPWAY_DEMO_IMAGE (make test sets them)")
 	}
 	work := t.TempDir()
 	w := tfcli.New(t, filepath.Join(work, "tf"))
 	kubectl := testhosts.UnpackSlipway(t, bundle, work)
 	inv := testhosts.Start(t, "tfacc", 4)
-	tfcli.WriteFile(t, filepath.Join(w.Dir, "main.tf"), hostsConfig(inv, bundle))
+	tfcli.WriteFile(t, filepath.Join(w.Dir, "main.tf"), hostsConfig(inv, bundle, image))
 	tf, mustTF, planCode := w.Run, w.Must, w.Plan
 	hostSh := func(t *testing.T, i int, script string) string {
 		t.Helper()
@@ -57,7 +57,7 @@ func TestAccClusterOnHosts(t *testing.T) {
 	start := time.Now()
 	out := mustTF(t, "apply", "-auto-approve")
 	t.Logf("TIMING terraform apply of 1 server + 2 agents + 1 namespace from bare hosts: %.1fs", time.Since(start).Seconds())
-	if !strings.Contains(out, "4 added, 0 changed, 0 destroyed") {
+	if !strings.Contains(out, "5 added, 0 changed, 0 destroyed") {
 		t.Errorf("apply summary:\n%s", out)
 	}
 	kc := filepath.Join(work, "kubeconfig")
@@ -83,6 +83,25 @@ func TestAccClusterOnHosts(t *testing.T) {
 		if got := kube(t, "get", "namespace", "tfacc", "-o", "jsonpath={.metadata.name}"); got != "tfacc" {
 			t.Errorf("namespace from the cluster's connection: %q", got)
 		}
+	})
+	t.Run("the image from images runs on every node, spread as the scheduler policy says", func(t *testing.T) {
+		// scheduler = "spread": six replicas of 100m land on all three nodes, at most
+		// three on one; the image came only through the cluster's images.
+		out := kube(t, "-n", "tfacc", "get", "pods", "-l", "app=spread", "-o", `jsonpath={range .items[*]}{.spec.nodeName} {.status.phase}{"\n"}{end}`)
+		per := map[string]int{}
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			f := strings.Fields(l)
+			if len(f) != 2 || f[1] != "Running" {
+				t.Fatalf("pods of the spread deployment:\n%s", out)
+			}
+			per[f[0]]++
+		}
+		for _, h := range inv.Hosts[:3] {
+			if per[h.Name] == 0 || per[h.Name] > 3 {
+				t.Fatalf("spread placed %v: want every node used, none with more than 3", per)
+			}
+		}
+		t.Logf("spread placed 6 pods of 100m: %v", per)
 	})
 	t.Run("plan after apply is empty", func(t *testing.T) {
 		if code, out := planCode(t); code != 0 {
@@ -214,7 +233,7 @@ func TestAccClusterOnHosts(t *testing.T) {
 // hostsConfig is the configuration under test: the cluster on the first host
 // (root, pinned host key), agents on the others as sudo users, their host keys
 // trusted on first use.
-func hostsConfig(inv testhosts.Inventory, bundle string) string {
+func hostsConfig(inv testhosts.Inventory, bundle, image string) string {
 	h := inv.Hosts
 	var pw string
 	for _, u := range h[2].Users {
@@ -244,6 +263,29 @@ resource "slipway_cluster" "main" {
     host     = %q
     host_key = %q
   }
+  scheduler = "spread"
+  images    = [%q]
+}
+
+resource "slipway_deployment" "spread" {
+  cluster  = slipway_cluster.main.cluster_connection
+  metadata = { name = "spread", namespace = slipway_namespace.demo.metadata.name }
+  spec = {
+    replicas = 6
+    selector = { match_labels = { app = "spread" } }
+    template = {
+      metadata = { labels = { app = "spread" } }
+      spec = {
+        containers = [{
+          name              = "web"
+          image             = "slipway.local/demo-web:1"
+          image_pull_policy = "Never"
+          resources         = { requests = { cpu = "100m" } }
+        }]
+      }
+    }
+  }
+  depends_on = [slipway_node.agent]
 }
 
 variable "agent_keys" {
@@ -280,5 +322,5 @@ output "kubeconfig" {
   value     = slipway_cluster.main.kubeconfig
   sensitive = true
 }
-`, bundle, inv.PrivateKey, h[0].Address, h[0].HostPublicKey, h[1].Address, h[2].Address, pw, h[3].Address)
+`, bundle, inv.PrivateKey, h[0].Address, h[0].HostPublicKey, image, h[1].Address, h[2].Address, pw, h[3].Address)
 }

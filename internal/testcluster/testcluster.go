@@ -103,7 +103,7 @@ func Start() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(5)
+	ports, err := freePorts(6)
 	if err != nil {
 		return nil, err
 	}
@@ -121,6 +121,7 @@ func Start() (*Cluster, error) {
 		"--etcd-peer-port", strconv.Itoa(ports[2]),
 		"--controller-manager-port", strconv.Itoa(ports[3]),
 		"--scheduler-port", strconv.Itoa(ports[4]),
+		"--metrics-server-port", strconv.Itoa(ports[5]),
 	)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own process group, so Stop ends it and nothing it started outlives the test.

@@ -60,6 +60,11 @@ const (
 	KubeletClient  = "kubelet-client"
 	KubeletServing = "kubelet-serving"
 	KubeProxy      = "kube-proxy"
+	// The resource metrics API (metrics-server, run by the server): its serving
+	// certificate, which the aggregator checks by the Service's name, and its client
+	// certificate for the API and the kubelets.
+	MetricsServer       = "metrics-server"
+	MetricsServerClient = "metrics-server-client"
 )
 
 // ServiceAccountKey is the base name of the service-account key pair
@@ -145,6 +150,9 @@ func leaves(spec Spec) []leaf {
 		{name: KubeletServing, ca: ClusterCA, cn: spec.NodeName, usages: serverAuth, dns: hostDNS, ips: hostIPs},
 		// Upstream's default binding gives this user the system:node-proxier role.
 		{name: KubeProxy, ca: ClusterCA, cn: "system:kube-proxy", usages: clientAuth},
+		{name: MetricsServer, ca: ClusterCA, cn: "metrics-server", usages: serverAuth, ips: hostIPs,
+			dns: uniqueSorted(append([]string{"metrics-server.kube-system.svc", "metrics-server.kube-system.svc." + spec.ClusterDomain}, hostDNS...))},
+		{name: MetricsServerClient, ca: ClusterCA, cn: "system:metrics-server", usages: clientAuth},
 	}
 }
 

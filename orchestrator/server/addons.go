@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -39,7 +40,7 @@ type addon struct {
 	image string // the system image it runs, "" for none
 }
 
-var addons = []addon{{name: "node-bootstrap"}, {name: "dns", image: "coredns"}, {name: "local-storage"}}
+var addons = []addon{{name: "node-bootstrap"}, {name: "dns", image: "coredns"}, {name: "local-storage"}, {name: "metrics-server"}}
 
 // addonValues are what the add-on templates see.
 type addonValues struct {
@@ -49,6 +50,10 @@ type addonValues struct {
 	// Forward is false when this host has no upstream name server a pod can reach
 	// (only loopback ones): cluster DNS then answers for the cluster only.
 	Forward bool
+	// Where this server's metrics-server listens, and the CA that signed it (base64).
+	NodeIP      string
+	MetricsPort int
+	CABundle    string
 }
 
 // renderAddon returns the add-on's objects with this server's settings.
@@ -61,7 +66,15 @@ func (l *layout) renderAddon(a addon, binDir string) ([]*unstructured.Unstructur
 	if err != nil {
 		return nil, err
 	}
-	v := addonValues{ClusterDNS: l.cfg.ClusterDNS, ClusterDomain: l.cfg.ClusterDomain, Forward: hasUpstreamNameserver("/etc/resolv.conf")}
+	v := addonValues{ClusterDNS: l.cfg.ClusterDNS, ClusterDomain: l.cfg.ClusterDomain, Forward: hasUpstreamNameserver("/etc/resolv.conf"),
+		NodeIP: l.nodeIP.String(), MetricsPort: l.ports.MetricsServer}
+	if a.name == "metrics-server" {
+		ca, err := os.ReadFile(l.pki.Cert(pki.ClusterCA))
+		if err != nil {
+			return nil, err
+		}
+		v.CABundle = base64.StdEncoding.EncodeToString(ca)
+	}
 	if a.image != "" {
 		if v.Image, err = node.ImageRef(binDir, a.image); err != nil {
 			return nil, fmt.Errorf("%s image: %w", a.image, err)

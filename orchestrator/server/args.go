@@ -20,12 +20,15 @@ const (
 	DefaultEtcdPeerPort          = 2380
 	DefaultControllerManagerPort = 10257
 	DefaultSchedulerPort         = 10259
+	// The resource metrics API listens on every interface: the aggregator reaches it
+	// at the node's address.
+	DefaultMetricsServerPort = 4443
 )
 
 // Ports are the loopback ports besides the API's (https-port in the settings).
 // Tests move them to free ports; a node uses the defaults.
 type Ports struct {
-	EtcdClient, EtcdPeer, ControllerManager, Scheduler int
+	EtcdClient, EtcdPeer, ControllerManager, Scheduler, MetricsServer int
 }
 
 func (p *Ports) defaults() {
@@ -38,6 +41,7 @@ func (p *Ports) defaults() {
 	def(&p.EtcdPeer, DefaultEtcdPeerPort)
 	def(&p.ControllerManager, DefaultControllerManagerPort)
 	def(&p.Scheduler, DefaultSchedulerPort)
+	def(&p.MetricsServer, DefaultMetricsServerPort)
 }
 
 // layout is the resolved settings and the paths of everything a server keeps under
@@ -201,6 +205,30 @@ func (l *layout) controllerManagerArgs() []string {
 // schedulerArgs are kube-scheduler's arguments; the rest is in its configuration file.
 // Like the controller-manager, it serves /healthz on loopback with a self-signed
 // certificate it keeps in memory.
+// metricsServerArgs: metrics-server serves the metrics.k8s.io API for the aggregator
+// (authenticating it by the front-proxy certificate, read from the cluster) and scrapes
+// every kubelet at its InternalIP, checking the kubelet's serving certificate against
+// the cluster CA.
+func (l *layout) metricsServerArgs() []string {
+	p := l.pki
+	kc := l.kubeconfig(pki.MetricsServerClient)
+	return []string{
+		flag("secure-port", l.ports.MetricsServer),
+		flag("bind-address", "0.0.0.0"),
+		flag("tls-cert-file", p.Cert(pki.MetricsServer)),
+		flag("tls-private-key-file", p.Key(pki.MetricsServer)),
+		flag("kubeconfig", kc),
+		flag("authentication-kubeconfig", kc),
+		flag("authorization-kubeconfig", kc),
+		flag("kubelet-certificate-authority", p.Cert(pki.ClusterCA)),
+		flag("kubelet-client-certificate", p.Cert(pki.MetricsServerClient)),
+		flag("kubelet-client-key", p.Key(pki.MetricsServerClient)),
+		flag("kubelet-preferred-address-types", "InternalIP"),
+		flag("kubelet-use-node-status-port", true),
+		flag("metric-resolution", "15s"),
+	}
+}
+
 func (l *layout) schedulerArgs() []string {
 	kc := l.kubeconfig(pki.Scheduler)
 	return []string{

@@ -68,7 +68,8 @@ afterwards; the admin kubeconfig is written to write-kubeconfig once the API is 
 	f.IntVar(&ports.EtcdPeer, "etcd-peer-port", 0, "embedded etcd's peer port")
 	f.IntVar(&ports.ControllerManager, "controller-manager-port", 0, "kube-controller-manager's port")
 	f.IntVar(&ports.Scheduler, "scheduler-port", 0, "kube-scheduler's port")
-	for _, n := range []string{"etcd-client-port", "etcd-peer-port", "controller-manager-port", "scheduler-port"} {
+	f.IntVar(&ports.MetricsServer, "metrics-server-port", 0, "metrics-server's port (default 4443)")
+	for _, n := range []string{"etcd-client-port", "etcd-peer-port", "controller-manager-port", "scheduler-port", "metrics-server-port"} {
 		_ = f.MarkHidden(n)
 	}
 	return cmd

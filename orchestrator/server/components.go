@@ -11,12 +11,15 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	cliflag "k8s.io/component-base/cli/flag"
+	openapicommon "k8s.io/kube-openapi/pkg/common"
+	openapiutil "k8s.io/kube-openapi/pkg/util"
 	apiserverapp "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	apiserveroptions "k8s.io/kubernetes/cmd/kube-apiserver/app/options"
 	cmapp "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	cmoptions "k8s.io/kubernetes/cmd/kube-controller-manager/app/options"
 	schedulerapp "k8s.io/kubernetes/cmd/kube-scheduler/app"
 	scheduleroptions "k8s.io/kubernetes/cmd/kube-scheduler/app/options"
+	msoptions "sigs.k8s.io/metrics-server/cmd/metrics-server/app/options"
 )
 
 // The upstream commands (NewAPIServerCommand and friends) install process-wide signal
@@ -123,4 +126,57 @@ func runScheduler(ctx context.Context, args []string) error {
 		return err
 	}
 	return schedulerapp.Run(ctx, cc, sched)
+}
+
+// runMetricsServer runs metrics-server (sigs.k8s.io/metrics-server) until ctx ends,
+// the same steps as its command's RunE.
+func runMetricsServer(ctx context.Context, args []string) error {
+	o := msoptions.NewOptions()
+	if err := parseFlags("metrics-server", o.Flags(), args); err != nil {
+		return err
+	}
+	if errs := o.Validate(); len(errs) > 0 {
+		return utilerrors.NewAggregate(errs)
+	}
+	cfg, err := o.ServerConfig()
+	if err != nil {
+		return err
+	}
+	// metrics-server v0.8's generated OpenAPI definitions are keyed by Go path, while
+	// this apiserver library looks models up by their REST-friendly names: offer both.
+	if c := cfg.Apiserver.OpenAPIConfig; c != nil {
+		c.GetDefinitions = withFriendlyNames(c.GetDefinitions)
+	}
+	if c := cfg.Apiserver.OpenAPIV3Config; c != nil {
+		c.GetDefinitions = withFriendlyNames(c.GetDefinitions)
+		if c.Definitions != nil { // computed already, from the Go-path keys
+			c.Definitions = addFriendlyNames(c.Definitions)
+		}
+	}
+	s, err := cfg.Complete()
+	if err != nil {
+		return err
+	}
+	return s.RunUntil(ctx.Done())
+}
+
+// withFriendlyNames adds each definition again under its REST-friendly name
+// ("io.k8s.metrics.pkg.apis.metrics.v1beta1.NodeMetrics").
+func withFriendlyNames(get openapicommon.GetOpenAPIDefinitions) openapicommon.GetOpenAPIDefinitions {
+	return func(ref openapicommon.ReferenceCallback) map[string]openapicommon.OpenAPIDefinition {
+		return addFriendlyNames(get(ref))
+	}
+}
+
+func addFriendlyNames(defs map[string]openapicommon.OpenAPIDefinition) map[string]openapicommon.OpenAPIDefinition {
+	out := make(map[string]openapicommon.OpenAPIDefinition, 2*len(defs))
+	for k, v := range defs {
+		out[k] = v
+		if n := openapiutil.ToRESTFriendlyName(k); n != k {
+			if _, taken := defs[n]; !taken {
+				out[n] = v
+			}
+		}
+	}
+	return out
 }

@@ -125,7 +125,7 @@ func TestServer_ControlPlaneOnLoopback(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte("role: server\nscheduler: spread\nnode-monitor-grace-period: 30s\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ports := freePorts(t, 5)
+	ports := freePorts(t, 6)
 	args := []string{
 		"--config", cfgPath,
 		"--data-dir", filepath.Join(dir, "data"),
@@ -137,6 +137,7 @@ func TestServer_ControlPlaneOnLoopback(t *testing.T) {
 		"--etcd-peer-port", fmt.Sprint(ports[2]),
 		"--controller-manager-port", fmt.Sprint(ports[3]),
 		"--scheduler-port", fmt.Sprint(ports[4]),
+		"--metrics-server-port", fmt.Sprint(ports[5]),
 	}
 	logPath := filepath.Join(dir, "server.log")
 

@@ -116,6 +116,9 @@ func Run(ctx context.Context, opts Options) error {
 
 	start(untilExit, "kube-controller-manager", func(ctx context.Context) error { return components.controllerManager(ctx, l) })
 	start(untilExit, "kube-scheduler", func(ctx context.Context) error { return components.scheduler(ctx, l) })
+	if !l.cfg.Disabled("metrics-server") {
+		start(ctx, "metrics-server", func(ctx context.Context) error { return components.metricsServer(ctx, l) })
+	}
 	if !l.cfg.DisableAgent {
 		// The node part reports its own components by name ("node: kubelet failed: ...").
 		start(ctx, "node", func(ctx context.Context) error { return components.node(ctx, l) })
@@ -150,6 +153,7 @@ var components = struct {
 	apiserver         func(context.Context, *layout, net.Listener) error
 	controllerManager func(context.Context, *layout) error
 	scheduler         func(context.Context, *layout) error
+	metricsServer     func(context.Context, *layout) error
 	node              func(context.Context, *layout) error
 }{
 	apiserver: func(ctx context.Context, l *layout, ln net.Listener) error {
@@ -159,6 +163,13 @@ var components = struct {
 		return runControllerManager(ctx, l.controllerManagerArgs())
 	},
 	scheduler: func(ctx context.Context, l *layout) error { return runScheduler(ctx, l.schedulerArgs()) },
+	metricsServer: func(ctx context.Context, l *layout) error {
+		// Its permissions come with its add-on: without them it would stop at once.
+		if err := l.waitMetricsServerRBAC(ctx); err != nil {
+			return err
+		}
+		return runMetricsServer(ctx, l.metricsServerArgs())
+	},
 	node: func(ctx context.Context, l *layout) error {
 		opts, err := l.nodeOptions()
 		if err != nil {
@@ -250,6 +261,9 @@ func preflight(opts Options) (*layout, net.Listener, error) {
 			struct{ what, addr string }{"etcd client port", net.JoinHostPort("127.0.0.1", strconv.Itoa(l.ports.EtcdClient))},
 			struct{ what, addr string }{"etcd peer port", net.JoinHostPort("127.0.0.1", strconv.Itoa(l.ports.EtcdPeer))})
 	}
+	if !c.Disabled("metrics-server") {
+		checks = append(checks, struct{ what, addr string }{"metrics-server port", net.JoinHostPort("0.0.0.0", strconv.Itoa(l.ports.MetricsServer))})
+	}
 	for _, chk := range checks {
 		ln, err := net.Listen("tcp", chk.addr)
 		if err != nil {
@@ -324,7 +338,7 @@ func (l *layout) prepare() error {
 	if l.token, err = l.ensureToken(); err != nil {
 		return err
 	}
-	for _, user := range []string{pki.ControllerManager, pki.Scheduler, pki.Admin, pki.KubeletClient, pki.KubeProxy} {
+	for _, user := range []string{pki.ControllerManager, pki.Scheduler, pki.Admin, pki.KubeletClient, pki.KubeProxy, pki.MetricsServerClient} {
 		k := pki.Kubeconfig{Server: l.apiURL(), CAFile: p.Cert(pki.ClusterCA), CertFile: p.Cert(user), KeyFile: p.Key(user)}
 		if err := k.Write(l.kubeconfig(user)); err != nil {
 			return fmt.Errorf("kubeconfig for %s: %w", user, err)
@@ -438,6 +452,30 @@ func (l *layout) labelControlPlane(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// waitMetricsServerRBAC waits until the metrics-server add-on's bindings exist.
+func (l *layout) waitMetricsServerRBAC(ctx context.Context) error {
+	rc, err := clientcmd.BuildConfigFromFlags("", l.kubeconfig(pki.Admin))
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	for {
+		_, err1 := cs.RbacV1().RoleBindings("kube-system").Get(ctx, "metrics-server-auth-reader", metav1.GetOptions{})
+		_, err2 := cs.RbacV1().ClusterRoleBindings().Get(ctx, "metrics-server:system:auth-delegator", metav1.GetOptions{})
+		if err1 == nil && err2 == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
 		}
 	}
 }

@@ -64,7 +64,7 @@ func runServer(t *testing.T, args ...string) error {
 // badInputArgs: settings that would start a server on free ports in dir, if nothing
 // were wrong with them.
 func badInputArgs(t *testing.T, dir string) []string {
-	ports := freePorts(t, 5)
+	ports := freePorts(t, 6)
 	return []string{
 		"--data-dir", filepath.Join(dir, "data"),
 		"--write-kubeconfig", filepath.Join(dir, "kube", "admin.kubeconfig"),
@@ -74,6 +74,7 @@ func badInputArgs(t *testing.T, dir string) []string {
 		"--etcd-peer-port", fmt.Sprint(ports[2]),
 		"--controller-manager-port", fmt.Sprint(ports[3]),
 		"--scheduler-port", fmt.Sprint(ports[4]),
+		"--metrics-server-port", fmt.Sprint(ports[5]),
 		"--disable-agent",
 	}
 }
