@@ -83,7 +83,7 @@ func terraformToken(ctx context.Context, cs *kubernetes.Clientset) (string, erro
 }
 
 // nodeReady reports whether the Node exists and is Ready, with the reason when not.
-func nodeReady(ctx context.Context, cs *kubernetes.Clientset, name string) (found, ready bool, why string, err error) {
+func nodeReady(ctx context.Context, cs kubernetes.Interface, name string) (found, ready bool, why string, err error) {
 	n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return false, false, "not registered", nil

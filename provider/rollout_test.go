@@ -377,3 +377,23 @@ func TestReplicaSetReady(t *testing.T) {
 		t.Fatalf("observedGeneration behind: %v", err)
 	}
 }
+
+// TestStuckPodsNamesTheDownNode: a delete that never finishes says which pods are
+// still terminating and that their node is not Ready.
+func TestStuckPodsNamesTheDownNode(t *testing.T) {
+	gone := metav1.Now()
+	cs := fake.NewClientset(
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "down"},
+			Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionUnknown}}}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "demo", DeletionTimestamp: &gone, Finalizers: []string{"x"}},
+			Spec: corev1.PodSpec{NodeName: "down"}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-2", Namespace: "demo"}, Spec: corev1.PodSpec{NodeName: "down"}},
+	)
+	got := stuckPods(context.Background(), cs, "demo")
+	if !strings.Contains(got, "web-1 on node down (not Ready)") || strings.Contains(got, "web-2") {
+		t.Errorf("stuckPods = %q", got)
+	}
+	if got := stuckPods(context.Background(), fake.NewClientset(), "demo"); got != "" {
+		t.Errorf("no stuck pods: %q", got)
+	}
+}

@@ -440,8 +440,45 @@ func (r *specResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 		return err
 	})
 	if err != nil {
-		resp.Diagnostics.AddError(r.k.title+" Not Deleted", fmt.Sprintf("%s %s is still there: %v", r.k.typeName, objRef(ns, name), err))
+		why := ""
+		if _, conn, d := r.parts(ctx, req.State.GetAttribute); !d.HasError() {
+			if _, cs, d := r.dynamic(conn); !d.HasError() {
+				why = stuckPods(ctx, cs, ns)
+			}
+		}
+		resp.Diagnostics.AddError(r.k.title+" Not Deleted", fmt.Sprintf("%s %s is still there: %v%s", r.k.typeName, objRef(ns, name), err, why))
 	}
+}
+
+// stuckPods explains a delete that does not finish: its pods are still terminating,
+// typically on a node that is down, whose kubelet can never confirm they stopped.
+func stuckPods(ctx context.Context, cs kubernetes.Interface, ns string) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return ""
+	}
+	var stuck []string
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil {
+			continue
+		}
+		where := "not yet on a node"
+		if n := p.Spec.NodeName; n != "" {
+			where = "on node " + n
+			if found, ready, _, err := nodeReady(ctx, cs, n); err == nil && (!found || !ready) {
+				where += " (not Ready)"
+			}
+		}
+		stuck = append(stuck, p.Name+" "+where)
+	}
+	if len(stuck) == 0 {
+		return ""
+	}
+	return ".\nPods still terminating in " + ns + ": " + strings.Join(stuck, ", ") +
+		".\nA node that is down cannot confirm its pods stopped: bring it back, or remove it from the cluster " +
+		"(its pods are then deleted), then apply or destroy again."
 }
 
 // ModifyPlan asks the API server whether it would take the planned object, and
