@@ -217,6 +217,25 @@ func TestAccClusterOnHosts(t *testing.T) {
 			t.Errorf("plan after the retry: %d\n%s", code, out)
 		}
 	})
+	t.Run("an imported node plans only recording its join information, which changes nothing on the host", func(t *testing.T) {
+		args := []string{label, `-var=agent_keys=["a","b","c"]`}
+		since := func() string { return hostSh(t, 1, "systemctl show -p ActiveEnterTimestampMonotonic --value slipway.service") }
+		before := since()
+		mustTF(t, "state", "rm", `slipway_node.agent["a"]`)
+		mustTF(t, append([]string{"import"}, append(args, `slipway_node.agent["a"]`, "admin@"+inv.Hosts[1].Address)...)...)
+		code, out := planCode(t, args...)
+		if code != 2 || !strings.Contains(out, `slipway_node.agent["a"] will be updated in-place`) ||
+			!strings.Contains(out, "0 to add, 1 to change, 0 to destroy") {
+			t.Fatalf("plan after importing agent a: exit %d\n%s", code, out)
+		}
+		mustTF(t, append([]string{"apply", "-auto-approve"}, args...)...)
+		if code, out := planCode(t, args...); code != 0 {
+			t.Errorf("plan after the first apply of the imported node: %d\n%s", code, out)
+		}
+		if after := since(); after != before {
+			t.Errorf("the first apply after import restarted the service on %s (%s -> %s)", inv.Hosts[1].Name, before, after)
+		}
+	})
 	t.Run("destroy leaves the hosts clean", func(t *testing.T) {
 		start := time.Now()
 		mustTF(t, "destroy", "-auto-approve")

@@ -49,14 +49,19 @@ func New(t testing.TB, dir string) *Workdir {
 	return &Workdir{Dir: dir, bin: bin, rc: rc}
 }
 
-// Run runs `terraform ARGS...` (no colour, no input) and returns its exit code and output.
+// Run runs `terraform ARGS...` (no colour, no input, where the command takes them) and
+// returns its exit code and output.
 func (w *Workdir) Run(t testing.TB, args ...string) (int, string) {
 	t.Helper()
-	flags := []string{args[0], "-no-color"}
-	if args[0] != "output" {
-		flags = append(flags, "-input=false")
+	cmdArgs := args
+	switch args[0] {
+	case "state": // its subcommands take neither flag
+	case "output":
+		cmdArgs = append([]string{args[0], "-no-color"}, args[1:]...)
+	default:
+		cmdArgs = append([]string{args[0], "-no-color", "-input=false"}, args[1:]...)
 	}
-	cmd := exec.Command(w.bin, append(flags, args[1:]...)...)
+	cmd := exec.Command(w.bin, cmdArgs...)
 	cmd.Dir = w.Dir
 	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+w.rc, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
 	var out bytes.Buffer
