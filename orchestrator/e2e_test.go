@@ -273,6 +273,15 @@ func TestE2ECluster(t *testing.T) {
 	c.mustK("wait", "--for=condition=Ready", "pod/client", "--timeout=2m")
 
 	t.Run("ServiceByDNSSpreadsOverReplicas", func(t *testing.T) {
+		// The pods are ready; kube-proxy routes to them a moment later.
+		routed := time.Now()
+		eventually(t, time.Minute, "the web Service answering the client pod", func() string {
+			if out, err := c.k("exec", "client", "--", "/web", "get", "http://web.default.svc.cluster.local/"); err != nil {
+				return out
+			}
+			return ""
+		})
+		t.Logf("the Service answered %.1f s after the rollout finished", time.Since(routed).Seconds())
 		seen := map[string]bool{}
 		for i := 0; i < 12; i++ {
 			out := c.mustK("exec", "client", "--", "/web", "get", "http://web.default.svc.cluster.local/")

@@ -84,12 +84,20 @@ func TestE2EQuickstart(t *testing.T) {
 	server, agents := inv.Hosts[0], inv.Hosts[1:]
 
 	t.Run("the service answers, from pods spread over the nodes", func(t *testing.T) {
-		resp, err := http.Get(url)
-		if err != nil {
-			t.Fatal(err)
+		// Apply returns once the pods are ready; kube-proxy on each node routes to them
+		// a moment later.
+		var b []byte
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Second) {
+			resp, err := http.Get(url)
+			if err == nil {
+				b, _ = io.ReadAll(resp.Body)
+				resp.Body.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the service did not answer within a minute: %v", err)
+			}
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
 		if !strings.HasPrefix(string(b), "hello from web-") || !strings.Contains(string(b), "message: hello from the quickstart") ||
 			!strings.Contains(string(b), "secret: 16 bytes") {
 			t.Fatalf("answer from %s:\n%s", url, b)
