@@ -219,7 +219,9 @@ func TestAccClusterOnHosts(t *testing.T) {
 	})
 	t.Run("an imported node plans only recording its join information, which changes nothing on the host", func(t *testing.T) {
 		args := []string{label, `-var=agent_keys=["a","b","c"]`}
-		since := func() string { return hostSh(t, 1, "systemctl show -p ActiveEnterTimestampMonotonic --value slipway.service") }
+		since := func() string {
+			return hostSh(t, 1, "systemctl show -p ActiveEnterTimestampMonotonic --value slipway.service")
+		}
 		before := since()
 		mustTF(t, "state", "rm", `slipway_node.agent["a"]`)
 		mustTF(t, append([]string{"import"}, append(args, `slipway_node.agent["a"]`, "admin@"+inv.Hosts[1].Address)...)...)
