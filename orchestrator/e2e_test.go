@@ -92,6 +92,20 @@ func eventually(t *testing.T, timeout time.Duration, what string, check func() s
 	t.Fatalf("%s: not within %s: %s", what, timeout, last)
 }
 
+// webAnswer asks url for the demo web app's answer: "" when it came, else what went wrong.
+func webAnswer(url string) string {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err.Error()
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.HasPrefix(string(b), "hello from web-") {
+		return "answer: " + string(b)
+	}
+	return ""
+}
+
 // unpack extracts the bundle tarball into dir.
 func unpack(t *testing.T, bundle, dir string) {
 	t.Helper()
@@ -302,18 +316,7 @@ func TestE2ECluster(t *testing.T) {
 	t.Run("NodePortOnEveryHost", func(t *testing.T) {
 		for _, h := range c.inv.Hosts {
 			url := fmt.Sprintf("http://%s:30080/", h.Address)
-			eventually(t, time.Minute, "NodePort on "+h.Name, func() string {
-				resp, err := http.Get(url)
-				if err != nil {
-					return err.Error()
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if !strings.HasPrefix(string(b), "hello from web-") {
-					return "answer: " + string(b)
-				}
-				return ""
-			})
+			eventually(t, time.Minute, "NodePort on "+h.Name, func() string { return webAnswer(url) })
 		}
 	})
 
@@ -336,18 +339,7 @@ spec:
 		})
 		for _, ip := range strings.Fields(ips) {
 			url := "http://" + ip + ":8088/"
-			eventually(t, time.Minute, "the load balancer at "+url, func() string {
-				resp, err := http.Get(url)
-				if err != nil {
-					return err.Error()
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if !strings.HasPrefix(string(b), "hello from web-") {
-					return "answer: " + string(b)
-				}
-				return ""
-			})
+			eventually(t, time.Minute, "the load balancer at "+url, func() string { return webAnswer(url) })
 		}
 	})
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"strings"
 	"time"
 
@@ -130,6 +131,17 @@ func waitNodeReady(ctx context.Context, cs *kubernetes.Clientset, name string, t
 // want are set, those only in had (set by Terraform before) are removed, and labels
 // and taints others set are left alone. The kubelet applies node-label and
 // node-taint only when it registers the node, so changes go through the API.
+// applyNodeMeta gives the Node the labels and taints of the configuration. hadLabels and
+// hadTaints are what the last apply set (null on create): only those are removed, so
+// labels and taints others set stay.
+func applyNodeMeta(ctx context.Context, cs *kubernetes.Clientset, name string, hadLabels types.Map, hadTaints types.List,
+	wantLabels types.Map, wantTaints []string) error {
+	had, _ := stringMap(ctx, hadLabels)
+	hadT, _ := taintStrings(ctx, hadTaints)
+	want, _ := stringMap(ctx, wantLabels)
+	return syncNodeMeta(ctx, cs, name, had, want, hadT, wantTaints)
+}
+
 func syncNodeMeta(ctx context.Context, cs *kubernetes.Clientset, name string, hadLabels, wantLabels map[string]string, hadTaints, wantTaints []string) error {
 	n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 	if err != nil {

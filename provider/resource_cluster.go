@@ -498,9 +498,6 @@ func (r *clusterResource) apply(ctx context.Context, m *clusterModel, token stri
 	if m.SSH.HostKey.IsUnknown() || m.SSH.HostKey.IsNull() {
 		m.SSH.HostKey = types.StringValue(host.HostKey)
 	}
-	if m.NodeName.IsUnknown() || m.NodeName.IsNull() {
-		m.NodeName = types.StringValue(host.Facts.Hostname)
-	}
 	if m.ClusterDNS.IsUnknown() || m.ClusterDNS.IsNull() {
 		m.ClusterDNS = types.StringValue(cfg.ClusterDNS)
 	}
@@ -540,14 +537,11 @@ func (r *clusterResource) apply(ctx context.Context, m *clusterModel, token stri
 		diags.AddError("Cannot Create Terraform's Service Account", fmt.Sprintf("Setting up the slipway-terraform service account failed: %v", err))
 		return
 	}
-	var hadLabels map[string]string
-	var hadTaints []string
+	hadLabels, hadTaints := types.MapNull(types.StringType), types.ListNull(types.ObjectType{AttrTypes: taintAttrTypes})
 	if prior != nil {
-		hadLabels, _ = stringMap(ctx, prior.Labels)
-		hadTaints, _ = taintStrings(ctx, prior.Taints)
+		hadLabels, hadTaints = prior.Labels, prior.Taints
 	}
-	wantLabels, _ := stringMap(ctx, m.Labels)
-	if err := syncNodeMeta(ctx, cs, m.NodeName.ValueString(), hadLabels, wantLabels, hadTaints, cfg.NodeTaints); err != nil {
+	if err := applyNodeMeta(ctx, cs, m.NodeName.ValueString(), hadLabels, hadTaints, m.Labels, cfg.NodeTaints); err != nil {
 		diags.AddError("Cannot Set Node Labels", err.Error())
 		return
 	}

@@ -273,9 +273,6 @@ func (r *nodeResource) apply(ctx context.Context, m *nodeModel, prior *nodeModel
 	if m.SSH.HostKey.IsUnknown() || m.SSH.HostKey.IsNull() {
 		m.SSH.HostKey = types.StringValue(host.HostKey)
 	}
-	if m.NodeName.IsUnknown() || m.NodeName.IsNull() {
-		m.NodeName = types.StringValue(host.Facts.Hostname)
-	}
 	name := m.NodeName.ValueString()
 	m.ID = m.NodeName
 	cs, err := r.apiClient(j)
@@ -288,14 +285,11 @@ func (r *nodeResource) apply(ctx context.Context, m *nodeModel, prior *nodeModel
 		return
 	}
 	tflog.Info(ctx, fmt.Sprintf("%s: node %s Ready after %s", host.Name, name, time.Since(start).Round(time.Second)))
-	var hadLabels map[string]string
-	var hadTaints []string
+	hadLabels, hadTaints := types.MapNull(types.StringType), types.ListNull(types.ObjectType{AttrTypes: taintAttrTypes})
 	if prior != nil {
-		hadLabels, _ = stringMap(ctx, prior.Labels)
-		hadTaints, _ = taintStrings(ctx, prior.Taints)
+		hadLabels, hadTaints = prior.Labels, prior.Taints
 	}
-	wantLabels, _ := stringMap(ctx, m.Labels)
-	if err := syncNodeMeta(ctx, cs, name, hadLabels, wantLabels, hadTaints, cfg.NodeTaints); err != nil {
+	if err := applyNodeMeta(ctx, cs, name, hadLabels, hadTaints, m.Labels, cfg.NodeTaints); err != nil {
 		diags.AddError("Cannot Set Node Labels", err.Error())
 		return
 	}
