@@ -90,7 +90,7 @@ type Host struct {
 // Options tune an operation.
 type Options struct {
 	// Bundles maps an architecture ("amd64", "arm64") to a local bundle tarball
-	// (dist/slipway-<version>-linux-<arch>.tar.gz). Install needs the one of each
+	// (dist/slipway-<version>-linux-<arch>.tar). Install needs the one of each
 	// host's architecture.
 	Bundles map[string]string
 	// Concurrency bounds the hosts worked on at once; default 10.

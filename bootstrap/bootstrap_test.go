@@ -65,7 +65,7 @@ func TestInstallThenRerunIsNoOp(t *testing.T) {
 			opts := fakeOptions(t, logs, makeBundle(t, t.TempDir(), "0.1.0", "amd64"))
 			h := install(t, fh, serverConfig(), opts)
 
-			want := []string{"uploaded slipway-0.1.0-linux-amd64.tar.gz", "installed slipway 0.1.0", "wrote /etc/slipway/config.yaml",
+			want := []string{"uploaded slipway-0.1.0-linux-amd64.tar ", "installed slipway 0.1.0", "wrote /etc/slipway/config.yaml",
 				"wrote /etc/systemd/system/slipway.service", "enabled slipway.service", "started slipway.service"}
 			if len(h.Changes) != len(want) {
 				t.Fatalf("changes = %q, want %d like %q", h.Changes, len(want), want)

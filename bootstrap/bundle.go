@@ -1,14 +1,7 @@
 package bootstrap
 
 import (
-	"archive/tar"
-	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/bundle"
 )
 
 // bundleInfo describes a local bundle tarball: what it is and how to check it on a host.
@@ -39,12 +34,6 @@ var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._+-]`)
 
 func safeName(s string) string { return unsafeChars.ReplaceAllString(s, "_") }
 
-type manifest struct {
-	Slipway string            `json:"slipway"`
-	Arch    string            `json:"arch"`
-	Files   map[string]string `json:"files"`
-}
-
 func readBundles(paths map[string]string) (map[string]*bundleInfo, error) {
 	out := map[string]*bundleInfo{}
 	for arch, p := range paths {
@@ -62,8 +51,8 @@ func readBundles(paths map[string]string) (map[string]*bundleInfo, error) {
 }
 
 // bundleCache keeps what readBundle found, by path, size and modification time:
-// reading a bundle means decompressing all of it (the manifest comes after the
-// binary), over a second for the real one, and a process (the provider) works
+// reading a bundle means checksumming all of it, most of a second for the real
+// one, and a process (the provider) works
 // with the same bundle for every host.
 var bundleCache = struct {
 	sync.Mutex
@@ -76,14 +65,9 @@ type bundleKey struct {
 	mtime time.Time
 }
 
-// readBundle checksums the tarball and reads its manifest.json, in one pass.
+// readBundle checksums the bundle and reads its manifest.json, in one pass.
 func readBundle(path string) (*bundleInfo, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read bundle: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
+	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("read bundle: %w", err)
 	}
@@ -97,44 +81,12 @@ func readBundle(path string) (*bundleInfo, error) {
 		b.Path = path
 		return &b, nil
 	}
-
-	h := sha256.New()
-	zr, err := gzip.NewReader(io.TeeReader(f, h))
+	info, err := bundle.Read(path)
 	if err != nil {
-		return nil, fmt.Errorf("bundle %s is not a gzip tarball: %w", path, err)
+		return nil, err
 	}
-	tr := tar.NewReader(zr)
-	var m *manifest
-	hasBinary := false
-	for m == nil || !hasBinary {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read bundle %s: %w", path, err)
-		}
-		switch strings.TrimPrefix(hdr.Name, "./") {
-		case "manifest.json":
-			m = &manifest{}
-			if err := json.NewDecoder(tr).Decode(m); err != nil {
-				return nil, fmt.Errorf("bundle %s: manifest.json: %w", path, err)
-			}
-		case "bin/slipway":
-			hasBinary = true
-		}
-	}
-	// The rest of the file counts for the checksum, decompressed or not.
-	if _, err := io.Copy(h, f); err != nil {
-		return nil, fmt.Errorf("read bundle %s: %w", path, err)
-	}
-	if m == nil || m.Slipway == "" {
-		return nil, fmt.Errorf("bundle %s has no manifest.json naming its version", path)
-	}
-	if !hasBinary {
-		return nil, fmt.Errorf("bundle %s has no bin/slipway", path)
-	}
-	b := &bundleInfo{Path: path, Name: filepath.Base(path), SHA256: hex.EncodeToString(h.Sum(nil)), Size: fi.Size(),
+	m := info.Manifest
+	b := &bundleInfo{Path: path, Name: filepath.Base(path), SHA256: info.SHA256, Size: info.Size,
 		Version: m.Slipway, Arch: m.Arch, Files: m.Files}
 	bundleCache.Lock()
 	bundleCache.m[key] = b

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -32,6 +31,7 @@ import (
 
 	"github.com/slipway-dev/terraform-provider-slipway/bootstrap/remote"
 	"github.com/slipway-dev/terraform-provider-slipway/internal/testhosts"
+	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/bundle"
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/config"
 )
 
@@ -692,7 +692,7 @@ func realBundle(t *testing.T) string {
 	t.Helper()
 	b := os.Getenv("SLIPWAY_BUNDLE")
 	if b == "" {
-		t.Skip("needs the real node bundle: set SLIPWAY_BUNDLE to dist/slipway-<version>-linux-amd64.tar.gz (make e2e and make test build it and set it)")
+		t.Skip("needs the real node bundle: set SLIPWAY_BUNDLE to dist/slipway-<version>-linux-amd64.tar (make e2e and make test build it and set it)")
 	}
 	if _, err := os.Stat(b); err != nil {
 		t.Fatalf("SLIPWAY_BUNDLE: %v", err)
@@ -938,7 +938,7 @@ func TestE2ERealBundleServer(t *testing.T) {
 		if after := sh(snapshotScript); after != before {
 			t.Errorf("the host differs from how it was found:\n%s", diffLines(before, after))
 		}
-		if out := sh("pgrep -a -x slipway || true"); out != "" {
+		if out := sh("pgrep -a -x 'slipway|slipway-agent' || true"); out != "" {
 			t.Errorf("processes left after the reset:\n%s", out)
 		}
 	})
@@ -1215,18 +1215,13 @@ func repackBundle(t *testing.T, src, version string) string {
 		t.Fatal(err)
 	}
 	defer in.Close()
-	zr, err := gzip.NewReader(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(t.TempDir(), "slipway-"+version+"-linux-amd64.tar.gz")
+	out := filepath.Join(t.TempDir(), "slipway-"+version+"-linux-amd64.tar")
 	f, err := os.Create(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	zw, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
-	tr, tw := tar.NewReader(zr), tar.NewWriter(zw)
+	tr, tw := tar.NewReader(in), tar.NewWriter(f)
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -1236,7 +1231,7 @@ func repackBundle(t *testing.T, src, version string) string {
 			t.Fatal(err)
 		}
 		var body io.Reader = tr
-		if strings.TrimPrefix(hdr.Name, "./") == "manifest.json" {
+		if hdr.Name == bundle.ManifestName {
 			var m map[string]any
 			if err := json.NewDecoder(tr).Decode(&m); err != nil {
 				t.Fatal(err)
@@ -1253,9 +1248,6 @@ func repackBundle(t *testing.T, src, version string) string {
 		}
 	}
 	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return out

@@ -1,21 +1,20 @@
 package bootstrap
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/slipway-dev/terraform-provider-slipway/bootstrap/remote"
+	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/bundle"
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/config"
 )
 
@@ -41,50 +40,48 @@ func makeBundle(t testing.TB, dir, version, arch string) string {
 // makePaddedBundle adds share/padding to the bundle: a big bundle uploads slowly.
 func makePaddedBundle(t testing.TB, dir, version, arch string, padding []byte) string {
 	t.Helper()
-	script := []byte(strings.ReplaceAll(fakeSlipway, "@VERSION@", version))
-	files := map[string]string{"bin/slipway": sum(script)}
+	files := []bundle.File{{Name: "bin/slipway", Mode: 0o755, Data: []byte(strings.ReplaceAll(fakeSlipway, "@VERSION@", version))}}
 	if padding != nil {
-		files["share/padding"] = sum(padding)
+		files = append(files, bundle.File{Name: "share/padding", Mode: 0o644, Data: padding})
 	}
-	m, _ := json.Marshal(map[string]any{"slipway": version, "kubernetes": "v1.37.2", "arch": arch, "files": files})
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	entries := []struct {
-		name string
-		mode int64
-		data []byte
-	}{{"./bin/", 0o755, nil}, {"./bin/slipway", 0o755, script}, {"./manifest.json", 0o644, m}}
-	if padding != nil {
-		entries = append(entries, struct {
-			name string
-			mode int64
-			data []byte
-		}{"./share/", 0o755, nil}, struct {
-			name string
-			mode int64
-			data []byte
-		}{"./share/padding", 0o644, padding})
+	p := filepath.Join(dir, fmt.Sprintf("slipway-%s-linux-%s.tar", version, arch))
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, f := range entries {
-		hdr := &tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data)), Typeflag: tar.TypeReg}
-		if f.data == nil {
-			hdr.Typeflag, hdr.Size = tar.TypeDir, 0
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(f.data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tw.Close()
-	zw.Close()
-	p := filepath.Join(dir, fmt.Sprintf("slipway-%s-linux-%s.tar.gz", version, arch))
-	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+	defer f.Close()
+	m := bundle.Manifest{Slipway: version, Kubernetes: "v1.37.2", Arch: arch}
+	if err := bundle.Write(f, m, unpackProgram(t), files); err != nil {
 		t.Fatal(err)
 	}
 	return p
+}
+
+var unpackBuild struct {
+	sync.Once
+	data []byte
+	err  error
+}
+
+// unpackProgram is the bundle's unpack program for this machine, built once: fake
+// bundles unpack on real test hosts too.
+func unpackProgram(t testing.TB) []byte {
+	t.Helper()
+	unpackBuild.Do(func() {
+		out := filepath.Join(os.TempDir(), fmt.Sprintf("slipway-test-unpack-%d", os.Getpid()))
+		defer os.Remove(out)
+		cmd := exec.Command("go", "build", "-o", out, "github.com/slipway-dev/terraform-provider-slipway/orchestrator/cmd/unpack")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			unpackBuild.err = fmt.Errorf("build the unpack program: %v\n%s", err, b)
+			return
+		}
+		unpackBuild.data, unpackBuild.err = os.ReadFile(out)
+	})
+	if unpackBuild.err != nil {
+		t.Fatal(unpackBuild.err)
+	}
+	return unpackBuild.data
 }
 
 // fakeHost emulates, on a remote.Fake, the commands the phases run on a Debian host

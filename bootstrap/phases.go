@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/slipway-dev/terraform-provider-slipway/bootstrap/remote"
+	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/bundle"
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/config"
 )
 
@@ -371,7 +372,7 @@ rel=%s; bundle=%s; want=%s; prev=%s
 if [ "$(cat "$rel/.bundle-sha256" 2>/dev/null || true)" != "$want" ]; then
 	rm -rf "$rel.partial"
 	mkdir -p "$rel.partial"
-	tar -xzf "$bundle" -C "$rel.partial" --no-same-owner
+	%s
 	if [ -n %s ]; then
 		(cd "$rel.partial" && sha256sum --quiet -c) <<'SLIPWAY_MANIFEST_END'
 %sSLIPWAY_MANIFEST_END
@@ -389,7 +390,7 @@ done
 for t in %s/*; do
 	[ "$t" = "$bundle" ] || rm -f "$t"
 done
-`, q(rel), q(final), q(b.SHA256), q(f.BinaryTarget), q(b.checkLines()), b.checkLines(),
+`, q(rel), q(final), q(b.SHA256), q(f.BinaryTarget), bundle.UnpackScript(`"$bundle"`, `"$rel.partial"`), q(b.checkLines()), b.checkLines(),
 		binLink, binLink, binLink, releasesDir, bundlesDir)
 	if _, err := h.sh(ctx, script); err != nil {
 		return fmt.Errorf("unpack bundle: %w", err)

@@ -14,12 +14,13 @@ tmp=$(mktemp -d)
 export SLIPWAY_HOSTS_SET=bench SLIPWAY_HOSTS_FILE="${tmp}/hosts.json"
 cleanup() { "${here}/testhosts/hosts.sh" down >/dev/null 2>&1 || true; rm -rf "${tmp}"; }
 trap cleanup EXIT
-tar -C "${tmp}" -xzf "${bundle}"
+mkdir -p "${tmp}/unpacked"
+tar -xf "${bundle}" -C "${tmp}/unpacked" unpack && "${tmp}/unpacked/unpack" "${bundle}" "${tmp}/unpacked" && rm "${tmp}/unpacked/unpack"
 echo "bundle: $(basename "${bundle}")"
 echo "  compressed size:   $(mib "$(size "${bundle}")") (target <= 100 MiB; k3s ships under 100 MB)"
-echo "  uncompressed size: $(mib "$(du -sb "${tmp}" | cut -f1)")"
-for f in slipway containerd coredns; do
-  printf '  bin/%-14s %s\n' "${f}:" "$(mib "$(size "${tmp}/bin/${f}")")"
+echo "  uncompressed size: $(mib "$(du -sb "${tmp}/unpacked" | cut -f1)")"
+for f in slipway slipway-agent containerd coredns; do
+  printf '  bin/%-14s %s\n' "${f}:" "$(mib "$(size "${tmp}/unpacked/bin/${f}")")"
 done
 [ -n "${image}" ] || { echo "no demo image archive given: node figures skipped (make bench passes one)"; exit 0; }
 
@@ -28,8 +29,8 @@ mapfile -t names < <(python3 -c 'import json,sys; [print(h["name"], h["address"]
 read -r server server_ip <<<"${names[0]}"
 read -r agent agent_ip <<<"${names[1]}"
 for h in "${server}" "${agent}"; do
-  docker cp "${bundle}" "${h}:/tmp/bundle.tar.gz"
-  docker exec "${h}" sh -c 'mkdir -p /opt/slipway-bench /var/lib/slipway/images && tar -xzf /tmp/bundle.tar.gz -C /opt/slipway-bench'
+  docker cp "${bundle}" "${h}:/tmp/bundle.tar"
+  docker exec "${h}" sh -c 'mkdir -p /opt/slipway-bench /var/lib/slipway/images && tar -xf /tmp/bundle.tar -C /opt/slipway-bench unpack && /opt/slipway-bench/unpack /tmp/bundle.tar /opt/slipway-bench'
   docker cp "${image}" "${h}:/var/lib/slipway/images/"
 done
 kc() { docker exec "${server}" /opt/slipway-bench/bin/slipway kubectl --kubeconfig /etc/slipway/admin.kubeconfig "$@"; }
@@ -43,7 +44,7 @@ ready_after() { # $1 node name, $2 start time (ns): seconds until the node is Re
   done
   echo "not Ready within 150 s"
 }
-# RSS of slipway, containerd and the shims on a host, in MiB.
+# RSS of slipway (or slipway-agent), containerd and the shims on a host, in MiB.
 rss() {
   docker exec "$1" sh -c 'ps -eo rss=,comm= | awk '\''$2 ~ /^(slipway|containerd|containerd-shim)/ { s += $1 } END { printf "%.0f MiB", s / 1024 }'\'''
 }
@@ -62,3 +63,7 @@ docker exec "${agent}" systemd-run --unit slipway --property=KillMode=process /o
 echo "agent: start to node Ready:   $(ready_after "${agent}" "${start}")"
 sleep 30
 echo "agent: RSS idle (slipway + containerd + shims): $(rss "${agent}") (target <= 150 MiB; k3s agent about 275 MB)"
+# Per process, anonymous and file-backed (the binary's pages in memory) apart.
+docker exec "${agent}" sh -c 'for p in $(pgrep -x "slipway|slipway-agent|containerd|containerd-shim.*"); do
+  awk -v c="$(cat /proc/$p/comm)" '\''/^RssAnon|^RssFile/ { v[$1] = $2 } END { printf "  %-24s anon %4.0f MiB  file %4.0f MiB\n", c, v["RssAnon:"] / 1024, v["RssFile:"] / 1024 }'\'' /proc/$p/status
+done' 

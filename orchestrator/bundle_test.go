@@ -2,62 +2,58 @@
 package orchestrator_test
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 
 	"golang.org/x/mod/modfile"
+
+	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/bundle"
 )
 
-type manifest struct {
-	Slipway    string            `json:"slipway"`
-	Kubernetes string            `json:"kubernetes"`
-	Arch       string            `json:"arch"`
-	Files      map[string]string `json:"files"`
-}
-
-// TestBundle checks the tarball `make bundle` wrote: its sha256 file, the manifest's
-// checksums, and that the binary inside reports Slipway's version and the Kubernetes
+// TestBundle checks the bundle `make bundle` wrote: its sha256 file, unpacking it with
+// tar and its own program, the manifest's checksums, and that the binaries inside report Slipway's version and the Kubernetes
 // version go.mod pins.
 func TestBundle(t *testing.T) {
-	bundle := os.Getenv("SLIPWAY_BUNDLE")
-	if bundle == "" {
+	path := os.Getenv("SLIPWAY_BUNDLE")
+	if path == "" {
 		t.Skip("SLIPWAY_BUNDLE is not set: make test and make e2e build the bundle and set it")
 	}
-	data, err := os.ReadFile(bundle)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(data)
-	sumFile, err := os.ReadFile(bundle + ".sha256")
+	sumFile, err := os.ReadFile(path + ".sha256")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := hex.EncodeToString(sum[:]) + "  " + filepath.Base(bundle) + "\n"; string(sumFile) != want {
+	if want := hex.EncodeToString(sum[:]) + "  " + filepath.Base(path) + "\n"; string(sumFile) != want {
 		t.Fatalf("sha256 file = %q, want %q", sumFile, want)
 	}
 
-	dir := t.TempDir()
-	extract(t, bundle, dir)
-	var m manifest
-	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	info, err := bundle.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
+	if info.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("bundle.Read checksum %s, sha256 of the file %x", info.SHA256, sum)
 	}
-	if _, ok := m.Files["bin/slipway"]; !ok {
-		t.Fatalf("manifest lists no bin/slipway: %v", m.Files)
+	m := info.Manifest
+	for _, want := range []string{"bin/slipway", "bin/slipway-agent", "bin/containerd", "bin/runc"} {
+		if _, ok := m.Files[want]; !ok {
+			t.Errorf("manifest lists no %s: %v", want, m.Files)
+		}
+	}
+	// Unpack as a host does: tar and the bundle's own unpack program, nothing else.
+	dir := t.TempDir()
+	if out, err := exec.Command("sh", "-c", bundle.UnpackScript(path, dir)).CombinedOutput(); err != nil {
+		t.Fatalf("unpack: %v\n%s", err, out)
 	}
 	for name, want := range m.Files {
 		got, err := os.ReadFile(filepath.Join(dir, name))
@@ -68,8 +64,11 @@ func TestBundle(t *testing.T) {
 			t.Errorf("%s does not match its manifest checksum", name)
 		}
 	}
-	if !strings.HasPrefix(filepath.Base(bundle), "slipway-"+m.Slipway+"-linux-"+m.Arch+".tar.gz") {
-		t.Errorf("bundle name %s does not carry manifest version %s and arch %s", filepath.Base(bundle), m.Slipway, m.Arch)
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("unpacked bundle holds %v, want bin and kubernetes-version", entries)
+	}
+	if filepath.Base(path) != "slipway-"+m.Slipway+"-linux-"+m.Arch+".tar" {
+		t.Errorf("bundle name %s does not carry manifest version %s and arch %s", filepath.Base(path), m.Slipway, m.Arch)
 	}
 	if want := kubernetesFromGoMod(t); m.Kubernetes != want {
 		t.Errorf("manifest kubernetes = %s, go.mod pins %s", m.Kubernetes, want)
@@ -78,16 +77,18 @@ func TestBundle(t *testing.T) {
 	if m.Arch != runtime.GOARCH || runtime.GOOS != "linux" {
 		t.Skipf("the bundle is for linux/%s; cannot run it on %s/%s", m.Arch, runtime.GOOS, runtime.GOARCH)
 	}
-	out, err := exec.Command(filepath.Join(dir, "bin", "slipway"), "version", "-o", "json").Output()
-	if err != nil {
-		t.Fatalf("slipway version: %v", err)
-	}
-	var v struct{ Slipway, Kubernetes string }
-	if err := json.Unmarshal(out, &v); err != nil {
-		t.Fatalf("slipway version -o json printed %q: %v", out, err)
-	}
-	if v.Slipway != m.Slipway || v.Kubernetes != m.Kubernetes {
-		t.Fatalf("slipway version says %+v, the manifest says slipway %s kubernetes %s", v, m.Slipway, m.Kubernetes)
+	for _, bin := range []string{"slipway", "slipway-agent"} {
+		out, err := exec.Command(filepath.Join(dir, "bin", bin), "version", "-o", "json").Output()
+		if err != nil {
+			t.Fatalf("%s version: %v", bin, err)
+		}
+		var v struct{ Slipway, Kubernetes string }
+		if err := json.Unmarshal(out, &v); err != nil {
+			t.Fatalf("%s version -o json printed %q: %v", bin, out, err)
+		}
+		if v.Slipway != m.Slipway || v.Kubernetes != m.Kubernetes {
+			t.Fatalf("%s version says %+v, the manifest says slipway %s kubernetes %s", bin, v, m.Slipway, m.Kubernetes)
+		}
 	}
 }
 
@@ -108,52 +109,4 @@ func kubernetesFromGoMod(t *testing.T) string {
 	}
 	t.Fatal("go.mod does not require k8s.io/kubernetes")
 	return ""
-}
-
-func extract(t *testing.T, tarball, dir string) {
-	t.Helper()
-	f, err := os.Open(tarball)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s is not gzip: %v", tarball, err)
-	}
-	tr := tar.NewReader(gz)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := filepath.Clean(h.Name)
-		if strings.HasPrefix(name, "..") || filepath.IsAbs(name) {
-			t.Fatalf("bundle entry %q escapes the bundle", h.Name)
-		}
-		p := filepath.Join(dir, name)
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			out, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, os.FileMode(h.Mode)&0o777)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := io.Copy(out, tr); err != nil {
-				t.Fatal(err)
-			}
-			out.Close()
-		default:
-			t.Fatalf("unexpected entry %q of type %c in the bundle", h.Name, h.Typeflag)
-		}
-	}
 }

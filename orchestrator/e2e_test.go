@@ -1,8 +1,6 @@
 package orchestrator_test
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/slipway-dev/terraform-provider-slipway/internal/steady"
 	"github.com/slipway-dev/terraform-provider-slipway/internal/testhosts"
+	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/bundle"
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/ociimage"
 )
 
@@ -106,40 +105,11 @@ func webAnswer(url string) string {
 	return ""
 }
 
-// unpack extracts the bundle tarball into dir.
-func unpack(t *testing.T, bundle, dir string) {
+// unpack extracts the bundle's files into dir.
+func unpack(t *testing.T, b, dir string) {
 	t.Helper()
-	f, err := os.Open(bundle)
-	if err != nil {
+	if err := bundle.Unpack(b, dir); err != nil {
 		t.Fatal(err)
-	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(gz)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, h.Name)
-		if h.Typeflag == tar.TypeDir {
-			_ = os.MkdirAll(p, 0o755)
-			continue
-		}
-		_ = os.MkdirAll(filepath.Dir(p), 0o755)
-		out, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, os.FileMode(h.Mode))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.Copy(out, tr); err != nil {
-			t.Fatal(err)
-		}
-		out.Close()
 	}
 }
 
@@ -171,19 +141,19 @@ func demoImages(t *testing.T, dir string) []string {
 
 func startCluster(t *testing.T) *e2eCluster {
 	testhosts.SkipUnlessEnabled(t)
-	bundle := os.Getenv("SLIPWAY_BUNDLE")
-	if bundle == "" {
+	bundlePath := os.Getenv("SLIPWAY_BUNDLE")
+	if bundlePath == "" {
 		t.Skip("SLIPWAY_BUNDLE is not set: make test and make e2e build the bundle and set it")
 	}
 	local := t.TempDir()
-	unpack(t, bundle, local)
+	unpack(t, bundlePath, local)
 	images := demoImages(t, local)
 	inv := testhosts.Start(t, "orch-e2e", 3)
 	c := &e2eCluster{t: t, inv: inv, kubectl: filepath.Join(local, "bin", "slipway"), server: inv.Hosts[0], agents: inv.Hosts[1:]}
 
 	for _, h := range inv.Hosts {
-		docker(t, "cp", bundle, h.Name+":/tmp/bundle.tar.gz")
-		onHost(t, h, "mkdir -p "+bundleDir+" /var/lib/slipway/images && tar -xzf /tmp/bundle.tar.gz -C "+bundleDir)
+		docker(t, "cp", bundlePath, h.Name+":/tmp/bundle.tar")
+		onHost(t, h, "mkdir -p "+bundleDir+" /var/lib/slipway/images && "+bundle.UnpackScript("/tmp/bundle.tar", bundleDir))
 		for _, img := range images {
 			docker(t, "cp", img, h.Name+":/var/lib/slipway/images/")
 		}
@@ -218,6 +188,13 @@ func startCluster(t *testing.T) *e2eCluster {
 		return ""
 	})
 	t.Logf("figure: 1 server + 2 agents Ready %.0f s after the server started:\n%s", time.Since(started).Seconds(), c.mustK("get", "nodes", "-o", "wide"))
+	// `slipway agent` replaced itself with the bundle's lean agent binary; the
+	// server runs the full one.
+	for _, a := range c.agents {
+		if out := onHost(t, a, "pgrep -x slipway-agent >/dev/null && echo lean; pgrep -x slipway >/dev/null && echo full; true"); strings.TrimSpace(out) != "lean" {
+			t.Errorf("%s runs %q, want the slipway-agent process alone", a.Name, out)
+		}
+	}
 	eventually(t, time.Minute, "the default service account", func() string {
 		if out, err := c.k("get", "serviceaccount", "default"); err != nil {
 			return "serviceaccount: " + out

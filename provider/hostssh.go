@@ -158,13 +158,13 @@ func bundlesFor(ctx context.Context, m types.Map, d *providerData) (map[string]s
 	}
 	if len(out) == 0 {
 		diags.AddAttributeError(path.Root("bundles"), "No Node Bundle",
-			"Set bundles (architecture to the path of dist/slipway-<version>-linux-<arch>.tar.gz) here or in the provider.")
+			"Set bundles (architecture to the path of dist/slipway-<version>-linux-<arch>.tar) here or in the provider.")
 	}
 	return out, diags
 }
 
 // bundleVersion reads the Slipway version from a bundle's file name
-// (slipway-<version>-linux-<arch>.tar.gz); "" when the name does not tell.
+// (slipway-<version>-linux-<arch>.tar); "" when the name does not tell.
 func bundleVersion(p string) string {
 	m := bundleName.FindStringSubmatch(filepath.Base(p))
 	if m == nil {
@@ -173,7 +173,7 @@ func bundleVersion(p string) string {
 	return m[1]
 }
 
-var bundleName = regexp.MustCompile(`^slipway-(.+)-linux-[a-z0-9]+\.tar\.gz$`)
+var bundleName = regexp.MustCompile(`^slipway-(.+)-linux-[a-z0-9]+\.tar$`)
 
 // taintModel is one node taint.
 type taintModel struct {
@@ -287,7 +287,7 @@ func checkBundleFiles(ctx context.Context, m types.Map, diags *diag.Diagnostics)
 				fmt.Sprintf("Reading the %s node bundle %s failed: %v", arch, s.ValueString(), err))
 		} else if st.IsDir() {
 			diags.AddAttributeError(path.Root("bundles").AtMapKey(arch), "Bundle Not Found",
-				fmt.Sprintf("The %s node bundle %s is a folder: give the .tar.gz file.", arch, s.ValueString()))
+				fmt.Sprintf("The %s node bundle %s is a folder: give the .tar file.", arch, s.ValueString()))
 		}
 	}
 	tflog.Debug(ctx, "checked bundle files")

@@ -72,7 +72,7 @@ func (p *slipwayProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 			},
 			"bundles": schema.MapAttribute{
 				Optional: true, ElementType: types.StringType,
-				MarkdownDescription: "Default node bundles of `slipway_cluster` per architecture (`amd64`, `arm64`): local paths of `dist/slipway-<version>-linux-<arch>.tar.gz`.",
+				MarkdownDescription: "Default node bundles of `slipway_cluster` per architecture (`amd64`, `arm64`): local paths of `dist/slipway-<version>-linux-<arch>.tar`.",
 			},
 			"ssh_private_key_file": schema.StringAttribute{
 				Optional:            true,

@@ -131,7 +131,7 @@ func (r *clusterResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 		"bundles": schema.MapAttribute{
 			Optional: true, ElementType: types.StringType,
 			MarkdownDescription: "Node bundle per architecture (`amd64`, `arm64`): local paths of " +
-				"`dist/slipway-<version>-linux-<arch>.tar.gz`, uploaded to the hosts. Default: the provider's `bundles`. " +
+				"`dist/slipway-<version>-linux-<arch>.tar`, uploaded to the hosts. Default: the provider's `bundles`. " +
 				"Nodes take them from `join`.",
 		},
 		"pod_cidr": replaceString("Range pod addresses come from (default `10.42.0.0/16`). Changing it replaces the cluster.", "10.42.0.0/16"),

@@ -28,7 +28,7 @@ resource "slipway_cluster" "test" {
 // fakeBundle is a file where a bundle is expected: the plan-time checks look only
 // at whether it exists.
 func fakeBundle(t *testing.T) string {
-	p := filepath.Join(t.TempDir(), "slipway-1.2.3-linux-amd64.tar.gz")
+	p := filepath.Join(t.TempDir(), "slipway-1.2.3-linux-amd64.tar")
 	if err := os.WriteFile(p, []byte("not read at plan time"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestDefaultClusterDNSAndBundleVersion(t *testing.T) {
 	if got := defaultClusterDNS("10.96.0.0/12"); got != "10.96.0.10" {
 		t.Errorf("defaultClusterDNS = %s", got)
 	}
-	if got := bundleVersion("/x/dist/slipway-0.0.0-dev+1e6c6e2-linux-amd64.tar.gz"); got != "0.0.0-dev+1e6c6e2" {
+	if got := bundleVersion("/x/dist/slipway-0.0.0-dev+1e6c6e2-linux-amd64.tar"); got != "0.0.0-dev+1e6c6e2" {
 		t.Errorf("bundleVersion = %q", got)
 	}
 	if got := bundleVersion("/x/my.tar.gz"); got != "" {

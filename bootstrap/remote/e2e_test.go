@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/terraform-provider-slipway/internal/testhosts"
+	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/bundle"
 )
 
 // TestE2ETestHostsSSH starts two real hosts (systemd, OpenSSH, sudo) and reaches each
@@ -83,8 +84,8 @@ func TestE2ETestHostsSSH(t *testing.T) {
 	})
 
 	t.Run("the bundle's binary runs on a host", func(t *testing.T) {
-		bundle := os.Getenv("SLIPWAY_BUNDLE")
-		if bundle == "" {
+		bundlePath := os.Getenv("SLIPWAY_BUNDLE")
+		if bundlePath == "" {
 			t.Skip("SLIPWAY_BUNDLE is not set: run through make e2e / make test, which build the bundle")
 		}
 		s, err := dial(a, a.User(t, "admin"), a.HostPublicKey, "")
@@ -92,20 +93,20 @@ func TestE2ETestHostsSSH(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		f, err := os.Open(bundle)
+		f, err := os.Open(bundlePath)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		remote := "/tmp/" + filepath.Base(bundle)
+		remote := "/tmp/" + filepath.Base(bundlePath)
 		if err := s.Upload(ctx, f, remote, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out, err := s.Run(ctx, "d=$(mktemp -d) && tar -C \"$d\" -xzf "+ShellQuote(remote)+" && \"$d/bin/slipway\" version")
+		out, err := s.Run(ctx, "d=$(mktemp -d) && "+bundle.UnpackScript(ShellQuote(remote), "\"$d\"")+" && \"$d/bin/slipway\" version")
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantVersion := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(bundle), "slipway-"), "-linux-amd64.tar.gz")
+		wantVersion := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(bundlePath), "slipway-"), "-linux-amd64.tar")
 		for _, want := range []string{"slipway " + wantVersion + "\n", "kubernetes v1.37.2\n"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("slipway version on the host printed %q, want a line %q", out, want)

@@ -240,7 +240,7 @@ func TestUploadIsAtomicAndSetsMode(t *testing.T) {
 	}
 	defer s.Close()
 	dir := t.TempDir()
-	dst := filepath.Join(dir, "bundle.tar.gz")
+	dst := filepath.Join(dir, "bundle.tar")
 	if err := os.WriteFile(dst, []byte("old"), 0o600); err != nil {
 		t.Fatal(err)
 	}

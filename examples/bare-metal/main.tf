@@ -9,7 +9,7 @@ terraform {
 }
 
 variable "bundle" {
-  description = "Path of dist/slipway-<version>-linux-amd64.tar.gz (make bundle)."
+  description = "Path of dist/slipway-<version>-linux-amd64.tar (make bundle)."
   type        = string
 }
 

@@ -11,7 +11,7 @@ terraform {
 }
 
 variable "bundle" {
-  description = "Path of the node bundle, dist/slipway-<version>-linux-amd64.tar.gz (make bundle)."
+  description = "Path of the node bundle, dist/slipway-<version>-linux-amd64.tar (make bundle)."
   type        = string
 }
 

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/bundle"
 )
 
 // Inventory is .slipway/hosts.json as hosts.sh writes it.
@@ -136,11 +138,12 @@ func (inv Inventory) PrivateKeyPEM(t testing.TB) []byte {
 	return b
 }
 
-// UnpackSlipway unpacks the bundle's slipway binary into dir, for `slipway kubectl`.
-func UnpackSlipway(t testing.TB, bundle, dir string) string {
+// UnpackSlipway unpacks the bundle into dir and gives the path of its slipway binary,
+// for `slipway kubectl`.
+func UnpackSlipway(t testing.TB, b, dir string) string {
 	t.Helper()
-	if out, err := exec.Command("tar", "-xzf", bundle, "-C", dir, "./bin/slipway").CombinedOutput(); err != nil {
-		t.Fatalf("unpack bin/slipway from %s: %v\n%s", bundle, err, out)
+	if err := bundle.Unpack(b, dir); err != nil {
+		t.Fatalf("unpack %s: %v", b, err)
 	}
 	return filepath.Join(dir, "bin", "slipway")
 }
@@ -151,7 +154,7 @@ func UnpackSlipway(t testing.TB, bundle, dir string) string {
 func Leftovers(t testing.TB, h Host) string {
 	t.Helper()
 	script := "for p in /usr/local/bin/slipway /opt/slipway /etc/slipway /etc/systemd/system/slipway.service; do " +
-		"[ -e $p ] && echo $p; done; ls -A /var/lib/slipway 2>/dev/null; pgrep -x slipway || true"
+		"[ -e $p ] && echo $p; done; ls -A /var/lib/slipway 2>/dev/null; pgrep -x 'slipway|slipway-agent' || true"
 	out, err := exec.Command("docker", "exec", h.Name, "sh", "-c", script).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s: look for leftovers: %v\n%s", h.Name, err, out)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -43,6 +44,10 @@ func ImageRef(binDir, name string) (string, error) {
 // <data-dir>/images (docker save or OCI layout tarballs, also compressed) into the
 // runtime, unpacked for the CRI snapshotter, so pods start with no registry.
 func (n *node) importImages(ctx context.Context, snapshotter string) error {
+	// Building the system images holds their binaries in memory several times over
+	// (CoreDNS alone is 50 MB); Go would give that back to the kernel only over
+	// minutes, and an idle agent would look three times its size. Give it back now.
+	defer debug.FreeOSMemory()
 	for _, name := range systemImages {
 		img, err := systemImage(n.opts.BinDir, name)
 		if err != nil {

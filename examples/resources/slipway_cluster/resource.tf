@@ -9,7 +9,7 @@ resource "slipway_cluster" "main" {
     host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJq6jfk4GuwiwMzZDdMrrmUrjLkNT3/RZJQXpa6Xwxf"
   }
   bundles = {
-    amd64 = "dist/slipway-0.1.0-linux-amd64.tar.gz"
+    amd64 = "dist/slipway-0.1.0-linux-amd64.tar"
   }
   # Everything below is optional. The first four show their defaults.
   pod_cidr       = "10.42.0.0/16"

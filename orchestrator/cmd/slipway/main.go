@@ -4,17 +4,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/signal"
-	"runtime/debug"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/component-base/cli"
-	logsapi "k8s.io/component-base/logs/api/v1"
 	kubectlcmd "k8s.io/kubectl/pkg/cmd"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
@@ -23,34 +19,35 @@ import (
 	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/agent"
+	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/cmd/internal/process"
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/server"
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/status"
-	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/version"
 )
 
-// defaultGCPercent is the node's GOGC unless the environment sets one.
-const defaultGCPercent = 25
-
 func main() {
-	// The apiserver, kubelet and kube-proxy each apply their logging configuration;
-	// in one process the same configuration applied again is fine, a different one
-	// is still an error.
-	logsapi.ReapplyHandling = logsapi.ReapplyHandlingIgnoreUnchanged
-	// A node idles far more than it works: collect garbage when the heap has grown by
-	// 25% rather than Go's default 100%. `make bench` measured an agent at 344 MiB
-	// with 100% and 172 MiB with 20%; GOGC in the service's environment overrides it.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(defaultGCPercent)
+	// An agent runs as slipway-agent when the bundle has it: that binary links only
+	// the node's components (no apiserver, etcd or controllers), so the agent's
+	// process is about half the size in memory.
+	if len(os.Args) > 1 && os.Args[1] == "agent" {
+		execLeanAgent()
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	root := newRootCommand(ctx)
-	root.SetContext(ctx)
-	err := cli.RunNoErrOutput(root)
-	stop()
+	process.Run(newRootCommand)
+}
+
+// execLeanAgent replaces this process with slipway-agent from beside this binary,
+// with the same arguments; without it, the agent runs in this process.
+func execLeanAgent() {
+	self, err := os.Executable()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
-		os.Exit(1)
+		return
 	}
+	lean := filepath.Join(filepath.Dir(self), "slipway-agent")
+	if _, err := os.Stat(lean); err != nil {
+		return
+	}
+	argv := append([]string{lean}, os.Args[1:]...)
+	err = syscall.Exec(lean, argv, os.Environ())
+	fmt.Fprintf(os.Stderr, "slipway: running the agent in this process: exec %s: %v\n", lean, err)
 }
 
 func newRootCommand(ctx context.Context) *cobra.Command {
@@ -60,7 +57,7 @@ func newRootCommand(ctx context.Context) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCommand(), server.NewCommand(), agent.NewCommand(), status.NewCommand(),
+	root.AddCommand(process.NewVersionCommand(), server.NewCommand(), agent.NewCommand(), status.NewCommand(),
 		server.NewTokenCommand(), newDrainCommand())
 
 	kubectl := kubectlcmd.NewDefaultKubectlCommand()
@@ -93,31 +90,6 @@ func newRootCommand(ctx context.Context) *cobra.Command {
 	}
 	root.AddCommand(components)
 	return root
-}
-
-func newVersionCommand() *cobra.Command {
-	var output string
-	cmd := &cobra.Command{
-		Use:   "version",
-		Short: "Print Slipway's version and the Kubernetes version it packages",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			info := version.Get()
-			switch output {
-			case "":
-				fmt.Fprint(cmd.OutOrStdout(), info.String())
-			case "json":
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(info)
-			default:
-				return fmt.Errorf("unknown output format %q: use json or leave it empty", output)
-			}
-			return nil
-		},
-	}
-	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json")
-	return cmd
 }
 
 // newDrainCommand is `slipway drain NODE`: upstream kubectl drain with the settings
