@@ -704,11 +704,8 @@ func realBundle(t *testing.T) string {
 // the test hosts) to see whether it has a subcommand.
 func bundleHasCommand(t *testing.T, bundle, command string) (bool, string) {
 	t.Helper()
-	dir := t.TempDir()
-	if out, err := exec.Command("tar", "-xzf", bundle, "-C", dir, "./bin/slipway").CombinedOutput(); err != nil {
-		t.Fatalf("unpack bin/slipway from %s: %v\n%s", bundle, err, out)
-	}
-	out, err := exec.Command(filepath.Join(dir, "bin", "slipway"), command, "--help").CombinedOutput()
+	slipway := testhosts.UnpackSlipway(t, bundle, t.TempDir())
+	out, err := exec.Command(slipway, command, "--help").CombinedOutput()
 	return err == nil, strings.TrimSpace(string(out))
 }
 
@@ -938,7 +935,7 @@ func TestE2ERealBundleServer(t *testing.T) {
 		if after := sh(snapshotScript); after != before {
 			t.Errorf("the host differs from how it was found:\n%s", diffLines(before, after))
 		}
-		if out := sh("pgrep -a -x 'slipway|slipway-agent' || true"); out != "" {
+		if out := sh("pgrep -a -x slipway; pgrep -a -x slipway-agent; true"); out != "" {
 			t.Errorf("processes left after the reset:\n%s", out)
 		}
 	})

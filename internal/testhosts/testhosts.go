@@ -154,7 +154,7 @@ func UnpackSlipway(t testing.TB, b, dir string) string {
 func Leftovers(t testing.TB, h Host) string {
 	t.Helper()
 	script := "for p in /usr/local/bin/slipway /opt/slipway /etc/slipway /etc/systemd/system/slipway.service; do " +
-		"[ -e $p ] && echo $p; done; ls -A /var/lib/slipway 2>/dev/null; pgrep -x 'slipway|slipway-agent' || true"
+		"[ -e $p ] && echo $p; done; ls -A /var/lib/slipway 2>/dev/null; pgrep -x slipway; pgrep -x slipway-agent; true"
 	out, err := exec.Command("docker", "exec", h.Name, "sh", "-c", script).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s: look for leftovers: %v\n%s", h.Name, err, out)
