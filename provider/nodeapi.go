@@ -259,3 +259,58 @@ func (w logWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// inputsConfigMap records, in the cluster, what the cluster resource was given that
+// no host holds: the workstation paths of its bundles and images, its name and API
+// endpoint. Import reads it back, so an imported cluster or node plans no change.
+// (kubeadm keeps its ClusterConfiguration in a ConfigMap for the same reason.)
+const inputsConfigMap = "slipway-terraform-inputs"
+
+// clusterInputs is the ConfigMap's "inputs" key. Bundles and Images are the
+// attributes as configured (nil when unset); JoinBundles and JoinImages are what
+// nodes get in `join`, after the provider's defaults.
+type clusterInputs struct {
+	Name        string            `json:"name"`
+	HostKey     string            `json:"hostKey,omitempty"` // the first server's, as in state
+	APIEndpoint *string           `json:"apiEndpoint,omitempty"`
+	Bundles     map[string]string `json:"bundles,omitempty"`
+	Images      []string          `json:"images,omitempty"`
+	ImagesSet   bool              `json:"imagesSet,omitempty"`
+	JoinServer  string            `json:"joinServer"`
+	JoinBundles map[string]string `json:"joinBundles"`
+	JoinImages  []string          `json:"joinImages"`
+}
+
+func recordInputs(ctx context.Context, cs kubernetes.Interface, in clusterInputs) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: inputsConfigMap, Namespace: terraformNS,
+		Labels: map[string]string{"app.kubernetes.io/managed-by": "terraform-provider-slipway"}},
+		Data: map[string]string{"inputs": string(b)}}
+	_, err = cs.CoreV1().ConfigMaps(terraformNS).Update(ctx, cm, metav1.UpdateOptions{})
+	if apierrors.IsNotFound(err) {
+		_, err = cs.CoreV1().ConfigMaps(terraformNS).Create(ctx, cm, metav1.CreateOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("record the cluster's inputs in %s/%s: %w", terraformNS, inputsConfigMap, err)
+	}
+	return nil
+}
+
+// readInputs reads what recordInputs wrote; nil, nil when the cluster has no record
+// (installed by an older provider).
+func readInputs(ctx context.Context, cs kubernetes.Interface) (*clusterInputs, error) {
+	cm, err := cs.CoreV1().ConfigMaps(terraformNS).Get(ctx, inputsConfigMap, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("read %s/%s: %w", terraformNS, inputsConfigMap, err)
+	}
+	var in clusterInputs
+	if err := json.Unmarshal([]byte(cm.Data["inputs"]), &in); err != nil {
+		return nil, fmt.Errorf("%s/%s: %w", terraformNS, inputsConfigMap, err)
+	}
+	return &in, nil
+}

@@ -554,6 +554,24 @@ func (r *clusterResource) apply(ctx context.Context, m *clusterModel, token stri
 	if images == nil {
 		imageVals = types.ListValueMust(types.StringType, []attr.Value{})
 	}
+	in := clusterInputs{Name: m.Name.ValueString(), HostKey: m.SSH.HostKey.ValueString(), JoinServer: url, JoinBundles: bundles, JoinImages: images}
+	if in.JoinImages == nil {
+		in.JoinImages = []string{}
+	}
+	if !m.APIEndpoint.IsNull() {
+		e := m.APIEndpoint.ValueString()
+		in.APIEndpoint = &e
+	}
+	if !m.Bundles.IsNull() {
+		in.Bundles, _ = stringMap(ctx, m.Bundles)
+	}
+	if !m.Images.IsNull() {
+		in.Images, in.ImagesSet = images, true
+	}
+	if err := recordInputs(ctx, cs, in); err != nil {
+		diags.AddError("Cannot Record The Cluster's Inputs", err.Error())
+		return
+	}
 	m.Join = types.ObjectValueMust(joinAttrTypes, map[string]attr.Value{
 		"server": types.StringValue(url), "token": m.JoinToken, "ca_certificate": types.StringValue(ca),
 		"api_token": types.StringValue(apiToken), "bundles": bundleVals, "images": imageVals,

@@ -8,10 +8,10 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"golang.org/x/crypto/ssh"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/slipway-dev/terraform-provider-slipway/bootstrap/remote"
 	"github.com/slipway-dev/terraform-provider-slipway/orchestrator/config"
@@ -44,19 +44,34 @@ func parseHostID(id string) (user, host string, port int, err error) {
 // ImportState takes a cluster by its first server's SSH address, [user@]host[:port];
 // the credentials come from the provider's ssh_private_key_file or ssh_agent.
 func (r *clusterResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	user, host, port, err := parseHostID(req.ID)
-	if err != nil {
+	if _, _, _, err := parseHostID(req.ID); err != nil {
 		resp.Diagnostics.AddError("Invalid Import ID", "Import a cluster by its first server's SSH address, [user@]host[:port]: "+err.Error())
 		return
+	}
+	st, _, err := importCluster(ctx, r.data, req.ID)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot Import The Cluster", err.Error())
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, st)...)
+}
+
+// importCluster reads a cluster from its first server, reached at id
+// ([user@]host[:port]): the server's settings and credentials, and the inputs the
+// cluster resource recorded in the cluster. It returns the state and an admin
+// client that talks to that server directly.
+func importCluster(ctx context.Context, data *providerData, id string) (*clusterModel, *kubernetes.Clientset, error) {
+	user, host, port, err := parseHostID(id)
+	if err != nil {
+		return nil, nil, err
 	}
 	m := sshModel{Host: types.StringValue(host), Port: types.Int64Value(int64(port)), User: types.StringValue(user),
 		PrivateKey: types.StringNull(), PrivateKeyFile: types.StringNull(), Password: types.StringNull(), Agent: types.BoolNull(),
 		SudoPassword: types.StringNull(), HostKey: types.StringNull()}
-	cfg := m.remoteConfig(r.data)
+	cfg := m.remoteConfig(data)
 	s, err := remote.Dial(ctx, cfg)
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot Import The Cluster", fmt.Sprintf("Connecting to %s failed: %v", req.ID, err))
-		return
+		return nil, nil, fmt.Errorf("Connecting to %s failed: %w", id, err)
 	}
 	defer s.Close()
 	if m.HostKey.IsNull() {
@@ -64,31 +79,26 @@ func (r *clusterResource) ImportState(ctx context.Context, req resource.ImportSt
 	}
 	raw, err := s.RunPrivileged(ctx, "cat "+config.DefaultPath)
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot Import The Cluster", fmt.Sprintf("Reading %s on %s failed: %v", config.DefaultPath, host, err))
-		return
+		return nil, nil, fmt.Errorf("Reading %s on %s failed: %w", config.DefaultPath, host, err)
 	}
 	c, err := config.Parse([]byte(raw))
 	if err != nil || c.Role != config.RoleServer {
-		resp.Diagnostics.AddError("Cannot Import The Cluster", fmt.Sprintf("%s on %s is not a server's settings: %v", config.DefaultPath, host, err))
-		return
+		return nil, nil, fmt.Errorf("%s on %s is not a server's settings: %w", config.DefaultPath, host, err)
 	}
 	kc, err := s.RunPrivileged(ctx, "cat "+remote.ShellQuote(c.WriteKubeconfig))
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot Import The Cluster", fmt.Sprintf("Reading the admin kubeconfig on %s failed: %v", host, err))
-		return
+		return nil, nil, fmt.Errorf("Reading the admin kubeconfig on %s failed: %w", host, err)
 	}
 	token := c.Token
 	if token == "" {
 		token, err = s.RunPrivileged(ctx, "cat "+remote.ShellQuote(c.DataDir+"/server/token"))
 		if err != nil {
-			resp.Diagnostics.AddError("Cannot Import The Cluster", fmt.Sprintf("Reading the join token on %s failed: %v", host, err))
-			return
+			return nil, nil, fmt.Errorf("Reading the join token on %s failed: %w", host, err)
 		}
 	}
 	t, err := join.Parse(strings.TrimSpace(token), false)
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot Import The Cluster", fmt.Sprintf("The join token on %s: %v", host, err))
-		return
+		return nil, nil, fmt.Errorf("The join token on %s: %w", host, err)
 	}
 	st := clusterModel{
 		ID: types.StringValue(host), Name: types.StringValue("slipway"), SSH: m,
@@ -109,35 +119,47 @@ func (r *clusterResource) ImportState(ctx context.Context, req resource.ImportSt
 		}
 	}
 	st.Labels, st.Taints = labelsAndTaints(ctx, c)
+	direct, err := kubeconfigFor([]byte(kc), "https://"+net.JoinHostPort(host, strconv.Itoa(c.HTTPSPort)), "import")
+	if err != nil {
+		return nil, nil, err
+	}
+	cs, err := clientFromKubeconfig(direct)
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := readInputs(ctx, cs)
+	if err != nil {
+		return nil, nil, err
+	}
+	if in != nil {
+		st.restoreInputs(ctx, in)
+		// The handshake above took the host's preferred key; a configuration may pin
+		// another of its keys. Keep the recorded one once the host proves it holds it.
+		if in.HostKey != "" && in.HostKey != st.SSH.HostKey.ValueString() {
+			pinned := st.SSH
+			pinned.HostKey = types.StringValue(in.HostKey)
+			if s2, err := remote.Dial(ctx, pinned.remoteConfig(data)); err == nil {
+				s2.Close()
+				st.SSH.HostKey = pinned.HostKey
+			}
+		}
+	}
 	// What apply fills, from what the server has.
 	url := st.apiURL()
 	kcOut, err := kubeconfigFor([]byte(kc), url, st.Name.ValueString())
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot Import The Cluster", err.Error())
-		return
+		return nil, nil, err
 	}
 	ca, err := kubeconfigCA(kcOut)
 	if err == nil {
 		t.CAHash, err = join.CAHashPEM([]byte(ca))
 	}
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot Import The Cluster", fmt.Sprintf("The CA in the admin kubeconfig: %v", err))
-		return
-	}
-	direct, err := kubeconfigFor([]byte(kc), "https://"+net.JoinHostPort(host, strconv.Itoa(c.HTTPSPort)), "import")
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot Import The Cluster", err.Error())
-		return
-	}
-	cs, err := clientFromKubeconfig(direct)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot Import The Cluster", err.Error())
-		return
+		return nil, nil, fmt.Errorf("The CA in the admin kubeconfig: %w", err)
 	}
 	apiToken, err := terraformToken(ctx, cs)
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot Import The Cluster", fmt.Sprintf("Setting up the slipway-terraform service account failed: %v", err))
-		return
+		return nil, nil, fmt.Errorf("Setting up the slipway-terraform service account failed: %w", err)
 	}
 	st.JoinToken = types.StringValue(t.String())
 	st.CACertificate = types.StringValue(ca)
@@ -147,18 +169,45 @@ func (r *clusterResource) ImportState(ctx context.Context, req resource.ImportSt
 		"host": types.StringValue(url), "cluster_ca_certificate": types.StringValue(ca),
 		"client_certificate": types.StringNull(), "client_key": types.StringNull(), "token": types.StringValue(apiToken),
 	})
-	bundles := map[string]string{}
-	if r.data != nil {
-		bundles = r.data.bundles
+	// Without a record, the provider's bundles are the best guess of what nodes got.
+	joinBundles, joinImages := map[string]string{}, []string{}
+	if data != nil {
+		joinBundles = data.bundles
 	}
-	bundleVals, _ := types.MapValueFrom(ctx, types.StringType, bundles)
+	if in != nil {
+		joinBundles, joinImages = in.JoinBundles, in.JoinImages
+	}
+	bundleVals, _ := types.MapValueFrom(ctx, types.StringType, joinBundles)
+	imageVals, _ := types.ListValueFrom(ctx, types.StringType, joinImages)
+	if joinImages == nil {
+		imageVals = types.ListValueMust(types.StringType, []attr.Value{})
+	}
 	st.Join = types.ObjectValueMust(joinAttrTypes, map[string]attr.Value{
 		"server": types.StringValue(url), "token": st.JoinToken, "ca_certificate": types.StringValue(ca),
-		"api_token": types.StringValue(apiToken), "bundles": bundleVals, "images": types.ListValueMust(types.StringType, []attr.Value{}),
+		"api_token": types.StringValue(apiToken), "bundles": bundleVals, "images": imageVals,
 	})
 	st.ServiceState, st.ConfigChecksum, st.Version, st.Status = types.StringNull(), types.StringNull(), types.StringNull(), types.StringNull()
-	resp.Diagnostics.Append(resp.State.Set(ctx, &st)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), host)...)
+	return &st, cs, nil
+}
+
+// restoreInputs puts back what the cluster resource recorded (recordInputs).
+func (st *clusterModel) restoreInputs(ctx context.Context, in *clusterInputs) {
+	st.Name = types.StringValue(in.Name)
+	st.APIEndpoint = types.StringNull()
+	if in.APIEndpoint != nil {
+		st.APIEndpoint = types.StringValue(*in.APIEndpoint)
+	}
+	st.Bundles = types.MapNull(types.StringType)
+	if in.Bundles != nil {
+		st.Bundles, _ = types.MapValueFrom(ctx, types.StringType, in.Bundles)
+	}
+	st.Images = types.ListNull(types.StringType)
+	if in.ImagesSet {
+		st.Images, _ = types.ListValueFrom(ctx, types.StringType, in.Images)
+		if in.Images == nil {
+			st.Images = types.ListValueMust(types.StringType, []attr.Value{})
+		}
+	}
 }
 
 func optString(s string) types.String {

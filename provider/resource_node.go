@@ -3,9 +3,9 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -18,6 +18,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/slipway-dev/terraform-provider-slipway/bootstrap"
@@ -388,16 +390,49 @@ func (r *nodeResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 
 var _ resource.ResourceWithImportState = (*nodeResource)(nil)
 
-// ImportState takes a node by its host's SSH address, [user@]host[:port], with the
-// provider's SSH credentials. The host's settings fill the node's attributes; the
-// cluster's join information is not on the host, so the first plan after import
-// records `cluster` from the configuration (an update that changes nothing on the
-// host).
+// ImportState takes a node by its cluster and name, <cluster import ID>/[user@]<node
+// name> (the cluster's first server as [user@]host[:port], then the Node's name): the
+// first server gives the join information and the Node's address, which is then
+// reached on the same port, as user (default: the server's user). The older form, the node host's own
+// [user@]host[:port], works too, but leaves `cluster` for the next apply to fill
+// (an update that changes nothing on the host). Credentials come from the provider.
 func (r *nodeResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	user, host, port, err := parseHostID(req.ID)
+	clusterID, wantName, byCluster := strings.Cut(req.ID, "/")
+	joinInfo := types.ObjectNull(joinAttrTypes)
+	user, host, port, err := parseHostID(clusterID)
+	if u, n, ok := strings.Cut(wantName, "@"); ok {
+		user, wantName = u, n
+	}
+	if err == nil && byCluster && (wantName == "" || user == "") {
+		err = fmt.Errorf("want a node name (and optionally its SSH user, user@name) after %q", clusterID+"/")
+	}
 	if err != nil {
-		resp.Diagnostics.AddError("Invalid Import ID", "Import a node by its host's SSH address, [user@]host[:port]: "+err.Error())
+		resp.Diagnostics.AddError("Invalid Import ID", "Import a node by its cluster and name, [user@]server[:port]/[user@]<node name>: "+err.Error())
 		return
+	}
+	if byCluster {
+		cl, cs, err := importCluster(ctx, r.data, clusterID)
+		if err != nil {
+			resp.Diagnostics.AddError("Cannot Import The Node", fmt.Sprintf("Reading the cluster from %s failed: %v", clusterID, err))
+			return
+		}
+		node, err := cs.CoreV1().Nodes().Get(ctx, wantName, metav1.GetOptions{})
+		if err != nil {
+			resp.Diagnostics.AddError("Cannot Import The Node", fmt.Sprintf("Node %s: %v", wantName, err))
+			return
+		}
+		host = ""
+		for _, a := range node.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP {
+				host = a.Address
+				break
+			}
+		}
+		if host == "" {
+			resp.Diagnostics.AddError("Cannot Import The Node", fmt.Sprintf("Node %s reports no internal address to reach it over SSH", wantName))
+			return
+		}
+		joinInfo = cl.Join
 	}
 	m := sshModel{Host: types.StringValue(host), Port: types.Int64Value(int64(port)), User: types.StringValue(user),
 		PrivateKey: types.StringNull(), PrivateKeyFile: types.StringNull(), Password: types.StringNull(), Agent: types.BoolNull(),
@@ -414,16 +449,18 @@ func (r *nodeResource) ImportState(ctx context.Context, req resource.ImportState
 	}
 	m.HostKey = types.StringValue(h.HostKey)
 	st := nodeModel{
-		Cluster: types.ObjectNull(map[string]attr.Type{"server": types.StringType, "token": types.StringType,
-			"ca_certificate": types.StringType, "api_token": types.StringType,
-			"bundles": types.MapType{ElemType: types.StringType}, "images": types.ListType{ElemType: types.StringType}}),
-		SSH: m, Role: types.StringValue(config.RoleAgent), NodeIP: optString(c.NodeIP),
+		Cluster: joinInfo,
+		SSH:     m, Role: types.StringValue(config.RoleAgent), NodeIP: optString(c.NodeIP),
 		Labels: types.MapNull(types.StringType), Taints: types.ListNull(types.ObjectType{AttrTypes: taintAttrTypes}),
 		ServiceState: types.StringNull(), ConfigChecksum: types.StringNull(), Version: types.StringNull(), Ready: types.BoolNull(),
 	}
 	name := c.NodeName
 	if name == "" {
 		name = h.Facts.Hostname
+	}
+	if byCluster && name != wantName {
+		resp.Diagnostics.AddError("Cannot Import The Node", fmt.Sprintf("The host at %s is node %s, not %s", host, name, wantName))
+		return
 	}
 	st.NodeName, st.ID = types.StringValue(name), types.StringValue(name)
 	st.Labels, st.Taints = labelsAndTaints(ctx, c)

@@ -217,25 +217,36 @@ func TestAccClusterOnHosts(t *testing.T) {
 			t.Errorf("plan after the retry: %d\n%s", code, out)
 		}
 	})
-	t.Run("an imported node plans only recording its join information, which changes nothing on the host", func(t *testing.T) {
+	t.Run("an imported node, then an imported cluster, plan no change", func(t *testing.T) {
 		args := []string{label, `-var=agent_keys=["a","b","c"]`}
 		since := func() string {
 			return hostSh(t, 1, "systemctl show -p ActiveEnterTimestampMonotonic --value slipway.service")
 		}
 		before := since()
+		// A node by its cluster (the first server's SSH address) and its name, with
+		// its own SSH user.
+		name := strings.TrimSpace(hostSh(t, 1, "cat /proc/sys/kernel/hostname"))
+		mustTF(t, "state", "rm", `slipway_node.agent["a"]`)
+		mustTF(t, append([]string{"import"}, append(args, `slipway_node.agent["a"]`, inv.Hosts[0].Address+"/admin@"+name)...)...)
+		if code, out := planCode(t, args...); code != 0 {
+			t.Errorf("plan after importing agent a: exit %d, want 0\n%s", code, out)
+		}
+		// The cluster by its first server.
+		mustTF(t, "state", "rm", "slipway_cluster.main")
+		mustTF(t, append([]string{"import"}, append(args, "slipway_cluster.main", inv.Hosts[0].Address)...)...)
+		if code, out := planCode(t, args...); code != 0 {
+			t.Errorf("plan after importing the cluster: exit %d, want 0\n%s", code, out)
+		}
+		// An import by the node host's own address cannot know the join information:
+		// the next apply records it and changes nothing on the host.
 		mustTF(t, "state", "rm", `slipway_node.agent["a"]`)
 		mustTF(t, append([]string{"import"}, append(args, `slipway_node.agent["a"]`, "admin@"+inv.Hosts[1].Address)...)...)
-		code, out := planCode(t, args...)
-		if code != 2 || !strings.Contains(out, `slipway_node.agent["a"] will be updated in-place`) ||
-			!strings.Contains(out, "0 to add, 1 to change, 0 to destroy") {
-			t.Fatalf("plan after importing agent a: exit %d\n%s", code, out)
-		}
 		mustTF(t, append([]string{"apply", "-auto-approve"}, args...)...)
 		if code, out := planCode(t, args...); code != 0 {
-			t.Errorf("plan after the first apply of the imported node: %d\n%s", code, out)
+			t.Errorf("plan after the apply of a node imported by address: %d\n%s", code, out)
 		}
 		if after := since(); after != before {
-			t.Errorf("the first apply after import restarted the service on %s (%s -> %s)", inv.Hosts[1].Name, before, after)
+			t.Errorf("import and apply restarted the service on %s (%s -> %s)", inv.Hosts[1].Name, before, after)
 		}
 	})
 	t.Run("destroy leaves the hosts clean", func(t *testing.T) {
@@ -249,6 +260,62 @@ func TestAccClusterOnHosts(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestAccMinimalConfigOnHosts applies a cluster and a node given only what they
+// require (the hosts; bundles and the key from the provider; host keys trusted on
+// first use), then expects an empty plan, then destroys them.
+func TestAccMinimalConfigOnHosts(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test on test hosts: set TF_ACC=1 and SLIPWAY_E2E=1 (it runs the terraform CLI)")
+	}
+	testhosts.SkipUnlessEnabled(t)
+	bundle := os.Getenv("SLIPWAY_BUNDLE")
+	if bundle == "" {
+		t.Skip("needs the real node bundle: set SLIPWAY_BUNDLE (make test sets it)")
+	}
+	w := tfcli.New(t, filepath.Join(t.TempDir(), "tf"))
+	inv := testhosts.Start(t, "tfmin", 2)
+	tfcli.WriteFile(t, filepath.Join(w.Dir, "main.tf"), fmt.Sprintf(`
+terraform {
+  required_providers {
+    slipway = { source = "slipway-dev/slipway" }
+  }
+}
+
+provider "slipway" {
+  bundles              = { amd64 = %q }
+  ssh_private_key_file = %q
+}
+
+resource "slipway_cluster" "main" {
+  ssh = { host = %q }
+}
+
+resource "slipway_node" "agent" {
+  cluster = slipway_cluster.main.join
+  ssh     = { host = %q }
+}
+`, bundle, inv.PrivateKey, inv.Hosts[0].Address, inv.Hosts[1].Address))
+	destroyed := false
+	t.Cleanup(func() {
+		if !destroyed && os.Getenv("SLIPWAY_KEEP_HOSTS") != "1" {
+			w.Run(t, "destroy", "-auto-approve")
+		}
+	})
+	if out := w.Must(t, "apply", "-auto-approve"); !strings.Contains(out, "2 added, 0 changed, 0 destroyed") {
+		t.Errorf("apply summary:\n%s", out)
+	}
+	if code, out := w.Plan(t); code != 0 {
+		t.Errorf("plan right after apply: exit %d, want 0\n%s", code, out)
+	}
+	w.Must(t, "destroy", "-auto-approve")
+	destroyed = true
+	for _, h := range inv.Hosts {
+		if left := testhosts.Leftovers(t, h); left != "" {
+			t.Errorf("%s keeps after destroy:\n%s", h.Name, left)
+		}
+	}
 }
 
 // hostsConfig is the configuration under test: the cluster on the first host
