@@ -82,8 +82,11 @@ func importCluster(ctx context.Context, data *providerData, id string) (*cluster
 		return nil, nil, fmt.Errorf("Reading %s on %s failed: %w", config.DefaultPath, host, err)
 	}
 	c, err := config.Parse([]byte(raw))
-	if err != nil || c.Role != config.RoleServer {
-		return nil, nil, fmt.Errorf("%s on %s is not a server's settings: %w", config.DefaultPath, host, err)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s on %s: %w", config.DefaultPath, host, err)
+	}
+	if c.Role != config.RoleServer {
+		return nil, nil, fmt.Errorf("%s on %s is a %s's settings, not a server's", config.DefaultPath, host, c.Role)
 	}
 	kc, err := s.RunPrivileged(ctx, "cat "+remote.ShellQuote(c.WriteKubeconfig))
 	if err != nil {

@@ -393,9 +393,10 @@ var _ resource.ResourceWithImportState = (*nodeResource)(nil)
 // ImportState takes a node by its cluster and name, <cluster import ID>/[user@]<node
 // name> (the cluster's first server as [user@]host[:port], then the Node's name): the
 // first server gives the join information and the Node's address, which is then
-// reached on the same port, as user (default: the server's user). The older form, the node host's own
-// [user@]host[:port], works too, but leaves `cluster` for the next apply to fill
-// (an update that changes nothing on the host). Credentials come from the provider.
+// reached on the same port, as user (default: the server's user). The older form, the
+// node host's own [user@]host[:port], works too, but leaves `cluster` for the next
+// apply to fill (an update that changes nothing on the host). Credentials come from
+// the provider.
 func (r *nodeResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	clusterID, wantName, byCluster := strings.Cut(req.ID, "/")
 	joinInfo := types.ObjectNull(joinAttrTypes)
@@ -458,7 +459,7 @@ func (r *nodeResource) ImportState(ctx context.Context, req resource.ImportState
 	if name == "" {
 		name = h.Facts.Hostname
 	}
-	if byCluster && name != wantName {
+	if byCluster && !strings.EqualFold(name, wantName) {
 		resp.Diagnostics.AddError("Cannot Import The Node", fmt.Sprintf("The host at %s is node %s, not %s", host, name, wantName))
 		return
 	}
