@@ -14,8 +14,10 @@ tmp=$(mktemp -d)
 export SLIPWAY_HOSTS_SET=bench SLIPWAY_HOSTS_FILE="${tmp}/hosts.json"
 cleanup() { "${here}/testhosts/hosts.sh" down >/dev/null 2>&1 || true; rm -rf "${tmp}"; }
 trap cleanup EXIT
-mkdir -p "${tmp}/unpacked"
-tar -xf "${bundle}" -C "${tmp}/unpacked" unpack && "${tmp}/unpacked/unpack" "${bundle}" "${tmp}/unpacked" && rm "${tmp}/unpacked/unpack"
+# unpack_cmd BUNDLE DIR: how a host unpacks a bundle (tar and the bundle's own unpack
+# program; orchestrator/bundle.UnpackScript), here and on the test hosts alike.
+unpack_cmd() { printf 'mkdir -p %s && tar -xf %s -C %s --no-same-owner unpack && %s/unpack %s %s && rm -f %s/unpack' "$2" "$1" "$2" "$2" "$1" "$2" "$2"; }
+sh -c "$(unpack_cmd "${bundle}" "${tmp}/unpacked")"
 echo "bundle: $(basename "${bundle}")"
 echo "  compressed size:   $(mib "$(size "${bundle}")") (target <= 100 MiB; k3s ships under 100 MB)"
 echo "  uncompressed size: $(mib "$(du -sb "${tmp}/unpacked" | cut -f1)")"
@@ -30,7 +32,7 @@ read -r server server_ip <<<"${names[0]}"
 read -r agent agent_ip <<<"${names[1]}"
 for h in "${server}" "${agent}"; do
   docker cp "${bundle}" "${h}:/tmp/bundle.tar"
-  docker exec "${h}" sh -c 'mkdir -p /opt/slipway-bench /var/lib/slipway/images && tar -xf /tmp/bundle.tar -C /opt/slipway-bench unpack && /opt/slipway-bench/unpack /tmp/bundle.tar /opt/slipway-bench'
+  docker exec "${h}" sh -c "mkdir -p /var/lib/slipway/images && $(unpack_cmd /tmp/bundle.tar /opt/slipway-bench)"
   docker cp "${image}" "${h}:/var/lib/slipway/images/"
 done
 kc() { docker exec "${server}" /opt/slipway-bench/bin/slipway kubectl --kubeconfig /etc/slipway/admin.kubeconfig "$@"; }

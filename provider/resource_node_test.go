@@ -23,13 +23,10 @@ import (
 // The provider runs as its own binary through dev_overrides, as a user runs it, so
 // the exit codes are the CLI's own.
 func TestAccClusterOnHosts(t *testing.T) {
-	if os.Getenv("TF_ACC") == "" {
-		t.Skip("acceptance test on test hosts: set TF_ACC=1 and SLIPWAY_E2E=1 (it runs the terraform CLI)")
-	}
-	testhosts.SkipUnlessEnabled(t)
-	bundle, image := os.Getenv("SLIPWAY_BUNDLE"), os.Getenv("SLIPWAY_DEMO_IMAGE")
-	if bundle == "" || image == "" {
-		t.Skip("needs the real node bundle and the demo image: set SLIPWAY_BUNDLE and SLIPWAY_DEMO_IMAGE (make test sets them)")
+	bundle := hostAccBundle(t)
+	image := os.Getenv("SLIPWAY_DEMO_IMAGE")
+	if image == "" {
+		t.Skip("needs the demo image: set SLIPWAY_DEMO_IMAGE (make test sets it)")
 	}
 	work := t.TempDir()
 	w := tfcli.New(t, filepath.Join(work, "tf"))
@@ -262,10 +259,10 @@ func TestAccClusterOnHosts(t *testing.T) {
 	})
 }
 
-// TestAccMinimalConfigOnHosts applies a cluster and a node given only what they
-// require (the hosts; bundles and the key from the provider; host keys trusted on
-// first use), then expects an empty plan, then destroys them.
-func TestAccMinimalConfigOnHosts(t *testing.T) {
+// hostAccBundle skips t unless acceptance tests on test hosts are enabled, and gives
+// the real node bundle they install.
+func hostAccBundle(t *testing.T) string {
+	t.Helper()
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test on test hosts: set TF_ACC=1 and SLIPWAY_E2E=1 (it runs the terraform CLI)")
 	}
@@ -274,6 +271,14 @@ func TestAccMinimalConfigOnHosts(t *testing.T) {
 	if bundle == "" {
 		t.Skip("needs the real node bundle: set SLIPWAY_BUNDLE (make test sets it)")
 	}
+	return bundle
+}
+
+// TestAccMinimalConfigOnHosts applies a cluster and a node given only what they
+// require (the hosts; bundles and the key from the provider; host keys trusted on
+// first use), then expects an empty plan, then destroys them.
+func TestAccMinimalConfigOnHosts(t *testing.T) {
+	bundle := hostAccBundle(t)
 	w := tfcli.New(t, filepath.Join(t.TempDir(), "tf"))
 	inv := testhosts.Start(t, "tfmin", 2)
 	tfcli.WriteFile(t, filepath.Join(w.Dir, "main.tf"), fmt.Sprintf(`
