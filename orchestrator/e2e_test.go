@@ -684,10 +684,24 @@ spec:
 		})
 		t.Logf("figure: the CPU autoscaler scaled busy up %.0f s after the load began", time.Since(started).Seconds())
 		c.mustK("delete", "hpa,deployment,service", "busy")
+		// The replica set's pods go away after the deployment; later subtests count pods.
+		c.mustK("wait", "--for=delete", "pod", "-l", "app=busy", "--timeout=2m")
 	})
 
 	t.Run("ServerRestartKeepsPodsAndObjects", func(t *testing.T) {
-		before := c.mustK("get", "pods", "-A", "-o", `jsonpath={range .items[*]}{.metadata.uid}/{.status.containerStatuses[0].containerID}{"\n"}{end}`)
+		// ns/name/uid/container of each pod, leaving out pods already being deleted: those
+		// are not expected to stay.
+		running := func() []string {
+			out := c.mustK("get", "pods", "-A", "-o", `jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}/{.metadata.uid}/{.status.containerStatuses[0].containerID} {.metadata.deletionTimestamp}{"\n"}{end}`)
+			var pods []string
+			for _, line := range strings.Split(out, "\n") {
+				if f := strings.Fields(line); len(f) == 1 {
+					pods = append(pods, f[0])
+				}
+			}
+			return pods
+		}
+		before := running()
 		onHost(t, c.server, "systemctl restart slipway")
 		eventually(t, 3*time.Minute, "the API back after the restart", func() string {
 			if out, err := c.k("get", "deployment", "web", "-o", "jsonpath={.status.availableReplicas}"); err != nil || out != "3" {
@@ -695,10 +709,10 @@ spec:
 			}
 			return ""
 		})
-		after := c.mustK("get", "pods", "-A", "-o", `jsonpath={range .items[*]}{.metadata.uid}/{.status.containerStatuses[0].containerID}{"\n"}{end}`)
-		for _, p := range strings.Fields(before) {
+		after := strings.Join(running(), "\n")
+		for _, p := range before {
 			if !strings.Contains(after, p) {
-				t.Errorf("pod/container %s did not survive the server's restart", p)
+				t.Errorf("pod/container %s did not survive the server's restart; after it:\n%s", p, after)
 			}
 		}
 	})
