@@ -20,7 +20,14 @@ step() {
 }
 trap 'rc=$?; [ $rc -eq 0 ] || printf "\nmake demo failed while %s (exit %d).\nLook at the output above; the hosts are kept (docker ps --filter label=slipway.set=demo),\nand the node service log on a host: docker exec slipway-demo-1 journalctl -u slipway.\nRe-run make demo to continue, or make demo-down to start over.\n" "$current" $rc >&2' EXIT
 
-tf() { terraform -chdir="${example}" "$@"; }
+# Colour codes only for a terminal: a log file or CI output stays readable.
+color=()
+[ -t 1 ] || color=(-no-color)
+tf() {
+	local cmd=$1
+	shift
+	terraform -chdir="${example}" "${cmd}" "${color[@]}" "$@"
+}
 
 up() {
 	local bundle=$1 image=$2 slipway=$3
