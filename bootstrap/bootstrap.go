@@ -57,6 +57,8 @@ type Host struct {
 	// Changes lists what the operation changed on the host, in order ("uploaded
 	// bundle ...", "restarted slipway.service"); empty when the host already held.
 	Changes []string
+	// ServiceStarted is true when the operation started or restarted the service.
+	ServiceStarted bool
 	// HostKey is the public key the host presented ("ssh-ed25519 AAAA..."): with
 	// SSH.TrustOnFirstUse, the one to record and pin from then on.
 	HostKey string

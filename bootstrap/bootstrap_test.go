@@ -81,8 +81,8 @@ func TestInstallThenRerunIsNoOp(t *testing.T) {
 			if f, _ := fh.File(fh.home + "/" + stagingName); f.Data != nil {
 				t.Fatalf("staging left behind")
 			}
-			if !fh.active || !fh.enabled || fh.lockHolder != "" || fh.pending {
-				t.Fatalf("after install: active=%v enabled=%v lock=%q pending=%v", fh.active, fh.enabled, fh.lockHolder, fh.pending)
+			if !fh.active || !fh.enabled || fh.lockHolder != "" || fh.pending || !h.ServiceStarted {
+				t.Fatalf("after install: active=%v enabled=%v lock=%q pending=%v started=%v", fh.active, fh.enabled, fh.lockHolder, fh.pending, h.ServiceStarted)
 			}
 			for _, title := range []string{"Connect to hosts", "Gather host facts", "Validate hosts", "Acquire host lock", "Upload bundle",
 				"Configure node", "Start service", "Wait until ready", "Release host lock"} {
@@ -94,8 +94,8 @@ func TestInstallThenRerunIsNoOp(t *testing.T) {
 			fh.Reset()
 			restarts := fh.restarts
 			h = install(t, fh, serverConfig(), opts)
-			if len(h.Changes) != 0 {
-				t.Fatalf("a re-run with no change changed %q", h.Changes)
+			if len(h.Changes) != 0 || h.ServiceStarted {
+				t.Fatalf("a re-run with no change changed %q (service started: %v)", h.Changes, h.ServiceStarted)
 			}
 			if m := mutating(fh.Calls()); len(m) != 0 {
 				t.Fatalf("a re-run with no change ran %q", m)
@@ -432,8 +432,8 @@ func TestInspect(t *testing.T) {
 	}
 	// The next install starts the stopped service, and only that.
 	h = install(t, fh, serverConfig(), opts)
-	if len(h.Changes) != 1 || h.Changes[0] != "started slipway.service" {
-		t.Fatalf("changes %q", h.Changes)
+	if len(h.Changes) != 1 || h.Changes[0] != "started slipway.service" || !h.ServiceStarted {
+		t.Fatalf("changes %q, service started %v", h.Changes, h.ServiceStarted)
 	}
 }
 

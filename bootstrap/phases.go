@@ -577,11 +577,13 @@ func (p *startPhase) Run(ctx context.Context, h *Host) error {
 		if !f.ServiceRunning() {
 			verb = "started"
 		}
+		h.ServiceStarted = true
 		h.changed("%s %s (%s)", verb, unitName, strings.Join(why, ", "))
 	case !f.ServiceRunning():
 		if _, err := h.sh(ctx, "systemctl start "+unitName); err != nil {
 			return err
 		}
+		h.ServiceStarted = true
 		h.changed("started %s", unitName)
 	}
 	if _, err := h.sh(ctx, "rm -f "+pendingPath); err != nil {

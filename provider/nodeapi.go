@@ -103,19 +103,35 @@ func nodeReady(ctx context.Context, cs kubernetes.Interface, name string) (found
 	return true, false, "no Ready condition yet", nil
 }
 
-// waitNodeReady waits until the Node is Ready, or says why it is not.
-func waitNodeReady(ctx context.Context, cs *kubernetes.Clientset, name string, timeout time.Duration) error {
+// readyHeartbeat is the time of the Node's last Ready heartbeat, as its kubelet wrote it
+// (zero when the Node or the condition is not there).
+func readyHeartbeat(ctx context.Context, cs kubernetes.Interface, name string) time.Time {
+	n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return time.Time{}
+	}
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.LastHeartbeatTime.Time
+		}
+	}
+	return time.Time{}
+}
+
+// waitNodeReady waits until the Node is Ready and schedulable again, or says why it is
+// not. Ready alone can be stale: a kubelet stopped for less than the node monitor grace
+// period still shows its last Ready. So after a (re)start of the service, the Ready
+// condition counts only with a heartbeat later than before (both written by the same
+// kubelet clock, so there is no skew). The node lifecycle controller's not-ready and
+// unreachable taints must be gone too, or new pods avoid the node.
+func waitNodeReady(ctx context.Context, cs kubernetes.Interface, name string, timeout time.Duration, beatBefore time.Time) error {
 	deadline := time.Now().Add(timeout)
 	why := ""
 	for {
-		_, ready, w, err := nodeReady(ctx, cs, name)
-		if ready {
+		why = nodeBack(ctx, cs, name, beatBefore)
+		if why == "" {
 			return nil
 		}
-		if err != nil {
-			w = err.Error()
-		}
-		why = w
 		if time.Now().After(deadline) {
 			return fmt.Errorf("node %s did not become Ready within %s: %s", name, timeout, why)
 		}
@@ -125,6 +141,41 @@ func waitNodeReady(ctx context.Context, cs *kubernetes.Clientset, name string, t
 		case <-time.After(2 * time.Second):
 		}
 	}
+}
+
+// nodeBack is "" when the Node is Ready with a heartbeat after beatBefore and carries
+// neither lifecycle taint; otherwise what it waits for.
+func nodeBack(ctx context.Context, cs kubernetes.Interface, name string, beatBefore time.Time) string {
+	n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "not registered"
+	}
+	if err != nil {
+		return err.Error()
+	}
+	why := "no Ready condition yet"
+	for _, c := range n.Status.Conditions {
+		if c.Type != corev1.NodeReady {
+			continue
+		}
+		switch {
+		case c.Status != corev1.ConditionTrue:
+			why = strings.TrimSpace(c.Reason + " " + c.Message)
+		case !c.LastHeartbeatTime.After(beatBefore):
+			why = "Ready from before the restart; no heartbeat from the new kubelet yet"
+		default:
+			why = ""
+		}
+	}
+	if why != "" {
+		return why
+	}
+	for _, t := range n.Spec.Taints {
+		if t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeUnreachable {
+			return "Ready, but still tainted " + t.Key
+		}
+	}
+	return ""
 }
 
 // syncNodeMeta makes the Node carry the labels and taints Terraform wants: those in

@@ -264,6 +264,13 @@ func (r *nodeResource) apply(ctx context.Context, m *nodeModel, prior *nodeModel
 	}
 	host := &bootstrap.Host{Name: m.SSH.Host.ValueString(), SSH: sshCfg, Config: cfg}
 	start := time.Now()
+	cs, err := r.apiClient(j)
+	if err != nil {
+		diags.AddError("Cannot Connect To The Cluster", err.Error())
+		return
+	}
+	// The Node's last heartbeat before any restart: waitNodeReady wants a later one.
+	beatBefore := readyHeartbeat(ctx, cs, m.NodeName.ValueString())
 	if err := syncImages(ctx, &host.SSH, images, cfg); err != nil {
 		diags.AddError("Cannot Upload Images", fmt.Sprintf("Uploading the images to %s failed: %v", host.Name, err))
 		return
@@ -277,12 +284,10 @@ func (r *nodeResource) apply(ctx context.Context, m *nodeModel, prior *nodeModel
 	}
 	name := m.NodeName.ValueString()
 	m.ID = m.NodeName
-	cs, err := r.apiClient(j)
-	if err != nil {
-		diags.AddError("Cannot Connect To The Cluster", err.Error())
-		return
+	if !host.ServiceStarted {
+		beatBefore = time.Time{} // the kubelet kept running: its Ready is current
 	}
-	if err := waitNodeReady(ctx, cs, name, 5*time.Minute); err != nil {
+	if err := waitNodeReady(ctx, cs, name, 5*time.Minute, beatBefore); err != nil {
 		diags.AddError("Node Not Ready", fmt.Sprintf("The node on %s joined, but: %v", host.Name, err))
 		return
 	}
