@@ -414,8 +414,15 @@ func installScenario(t *testing.T, ctx context.Context, inv testhosts.Inventory,
 		}
 		// KillMode=process: the restarted service's child (a stand-in for a pod's
 		// shim) lives on beside the new one's.
-		if got := strings.TrimSpace(shells[1]("pgrep -c -f '^sleep 1000001$' || true")); got != "2" {
-			t.Errorf("children of the service after a restart: %s, want 2 (the old one survives)", got)
+		// systemctl restart returns once the new script runs, maybe before its child does.
+		children := ""
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+			if children = strings.TrimSpace(shells[1]("pgrep -c -f '^sleep 1000001$' || true")); children == "2" {
+				break
+			}
+		}
+		if children != "2" {
+			t.Errorf("children of the service after a restart: %s, want 2 (the old one survives)", children)
 		}
 	})
 
@@ -651,6 +658,12 @@ func TestE2EKilledInstallFinishes(t *testing.T) {
 			t.Fatalf("a killed run leaves its lock behind (that is the point): got %q", got)
 		}
 
+		// sshd ends the killed run's session, and with it the lock's holder process, a
+		// moment after the connection drops; until then the lock is (correctly) live.
+		holderGone := "test -d /proc/$(sed -n 's/^pid=//p' /run/slipway/bootstrap.lock) || echo gone"
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !strings.Contains(sh(holderGone), "gone"); {
+			time.Sleep(200 * time.Millisecond)
+		}
 		logs := &logBuffer{}
 		rs := &recorders{}
 		host := &Host{SSH: sshCfg, Config: cfg}
@@ -661,8 +674,6 @@ func TestE2EKilledInstallFinishes(t *testing.T) {
 			t.Fatalf("the run after the kill must finish: %v", err)
 		}
 		logTook(t, "install after a killed run", start)
-		// Wait up to a few seconds for sshd to end the killed run's session: until
-		// then its lock is (correctly) live. The run above already took it over.
 		if !strings.Contains(logs.String(), "took over a stale lock") {
 			t.Errorf("want the stale lock taken over:\n%s", logs)
 		}

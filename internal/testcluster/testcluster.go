@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -93,8 +94,19 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// Start runs a new control plane and waits until its API answers.
+// Start runs a new control plane and waits until its API answers. The ports are free
+// when picked but can be taken before the server binds them (other test packages run
+// at the same time): the server then refuses to start, and Start tries new ports.
 func Start() (*Cluster, error) {
+	for attempt := 1; ; attempt++ {
+		c, err := start()
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "already in use") {
+			return c, err
+		}
+	}
+}
+
+func start() (*Cluster, error) {
 	bin, err := Binary()
 	if err != nil {
 		return nil, err
