@@ -245,8 +245,11 @@ func (l *layout) schedulerArgs() []string {
 // binpack (the default) scores nodes with NodeResourcesFit MostAllocated, so pods
 // fill the fullest node that fits, and drops the scheduler's implicit topology
 // spreading (the system default PodTopologySpread constraints would otherwise pull
-// replicas apart); constraints a pod sets itself still apply. spread scores with
-// LeastAllocated and keeps the system defaults.
+// replicas apart); constraints a pod sets itself still apply. It also turns off
+// NodeResourcesBalancedAllocation: for pods that request mostly one resource, that
+// score favours the emptier node about as much as MostAllocated favours the fuller
+// one, and placement became close to a coin toss. spread scores with LeastAllocated
+// and keeps the system defaults.
 func (l *layout) schedulerConfiguration() ([]byte, error) {
 	strategy := "MostAllocated"
 	if l.cfg.Scheduler == config.SchedulerSpread {
@@ -270,6 +273,15 @@ func (l *layout) schedulerConfiguration() ([]byte, error) {
 			"args": map[string]any{"defaultingType": "List"},
 		})
 	}
+	profile := map[string]any{
+		"schedulerName": "default-scheduler",
+		"pluginConfig":  pluginConfig,
+	}
+	if l.cfg.Scheduler == config.SchedulerBinpack {
+		profile["plugins"] = map[string]any{
+			"score": map[string]any{"disabled": []any{map[string]any{"name": "NodeResourcesBalancedAllocation"}}},
+		}
+	}
 	return yaml.Marshal(map[string]any{
 		"apiVersion": "kubescheduler.config.k8s.io/v1",
 		"kind":       "KubeSchedulerConfiguration",
@@ -277,9 +289,6 @@ func (l *layout) schedulerConfiguration() ([]byte, error) {
 			"kubeconfig": l.kubeconfig(pki.Scheduler),
 		},
 		"leaderElection": map[string]any{"leaderElect": true},
-		"profiles": []any{map[string]any{
-			"schedulerName": "default-scheduler",
-			"pluginConfig":  pluginConfig,
-		}},
+		"profiles":       []any{profile},
 	})
 }

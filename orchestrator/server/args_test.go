@@ -119,7 +119,7 @@ func TestArgs_ExternalDatastore(t *testing.T) {
 }
 
 // TestArgs_SchedulerPolicy: binpack scores with MostAllocated and drops the implicit
-// spreading; spread scores with LeastAllocated. Both files pass the scheduler's own
+// spreading and the balanced-allocation score; spread scores with LeastAllocated. Both files pass the scheduler's own
 // loading and validation.
 func TestArgs_SchedulerPolicy(t *testing.T) {
 	for policy, want := range map[string]schedconfig.ScoringStrategyType{
@@ -162,6 +162,17 @@ func TestArgs_SchedulerPolicy(t *testing.T) {
 			implicit := spread == nil || spread.DefaultingType == schedconfig.SystemDefaulting
 			if implicit != (policy == config.SchedulerSpread) {
 				t.Errorf("implicit topology spreading = %v for %s", implicit, policy)
+			}
+			// The defaults are enabled through multiPoint; a score plugin turned off is
+			// listed under score.disabled.
+			balanced := true
+			for _, d := range cfg.Profiles[0].Plugins.Score.Disabled {
+				if d.Name == "NodeResourcesBalancedAllocation" || d.Name == "*" {
+					balanced = false
+				}
+			}
+			if balanced != (policy == config.SchedulerSpread) {
+				t.Errorf("NodeResourcesBalancedAllocation scoring = %v for %s", balanced, policy)
 			}
 		})
 	}
