@@ -92,15 +92,34 @@ func nodeReady(ctx context.Context, cs kubernetes.Interface, name string) (found
 	if err != nil {
 		return false, false, "", err
 	}
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			if c.Status == corev1.ConditionTrue {
-				return true, true, "", nil
-			}
-			return true, false, strings.TrimSpace(c.Reason + " " + c.Message), nil
+	if why := notReadyWhy(readyCondition(n)); why != "" {
+		return true, false, why, nil
+	}
+	return true, true, "", nil
+}
+
+// readyCondition is the Node's Ready condition; nil before its kubelet reported one.
+func readyCondition(n *corev1.Node) *corev1.NodeCondition {
+	for i := range n.Status.Conditions {
+		if n.Status.Conditions[i].Type == corev1.NodeReady {
+			return &n.Status.Conditions[i]
 		}
 	}
-	return true, false, "no Ready condition yet", nil
+	return nil
+}
+
+// notReadyWhy is "" for a Ready condition, else why the node is not Ready.
+func notReadyWhy(c *corev1.NodeCondition) string {
+	switch {
+	case c == nil:
+		return "no Ready condition yet"
+	case c.Status == corev1.ConditionTrue:
+		return ""
+	}
+	if why := strings.TrimSpace(c.Reason + " " + c.Message); why != "" {
+		return why
+	}
+	return "Ready is " + string(c.Status)
 }
 
 // readyHeartbeat is the time of the Node's last Ready heartbeat, as its kubelet wrote it
@@ -110,10 +129,8 @@ func readyHeartbeat(ctx context.Context, cs kubernetes.Interface, name string) t
 	if err != nil {
 		return time.Time{}
 	}
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.LastHeartbeatTime.Time
-		}
+	if c := readyCondition(n); c != nil {
+		return c.LastHeartbeatTime.Time
 	}
 	return time.Time{}
 }
@@ -126,9 +143,8 @@ func readyHeartbeat(ctx context.Context, cs kubernetes.Interface, name string) t
 // unreachable taints must be gone too, or new pods avoid the node.
 func waitNodeReady(ctx context.Context, cs kubernetes.Interface, name string, timeout time.Duration, beatBefore time.Time) error {
 	deadline := time.Now().Add(timeout)
-	why := ""
 	for {
-		why = nodeBack(ctx, cs, name, beatBefore)
+		why := nodeBack(ctx, cs, name, beatBefore)
 		if why == "" {
 			return nil
 		}
@@ -153,22 +169,12 @@ func nodeBack(ctx context.Context, cs kubernetes.Interface, name string, beatBef
 	if err != nil {
 		return err.Error()
 	}
-	why := "no Ready condition yet"
-	for _, c := range n.Status.Conditions {
-		if c.Type != corev1.NodeReady {
-			continue
-		}
-		switch {
-		case c.Status != corev1.ConditionTrue:
-			why = strings.TrimSpace(c.Reason + " " + c.Message)
-		case !c.LastHeartbeatTime.After(beatBefore):
-			why = "Ready from before the restart; no heartbeat from the new kubelet yet"
-		default:
-			why = ""
-		}
-	}
-	if why != "" {
+	c := readyCondition(n)
+	if why := notReadyWhy(c); why != "" {
 		return why
+	}
+	if !c.LastHeartbeatTime.After(beatBefore) {
+		return "Ready from before the restart; no heartbeat from the new kubelet yet"
 	}
 	for _, t := range n.Spec.Taints {
 		if t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeUnreachable {
@@ -178,13 +184,10 @@ func nodeBack(ctx context.Context, cs kubernetes.Interface, name string, beatBef
 	return ""
 }
 
-// syncNodeMeta makes the Node carry the labels and taints Terraform wants: those in
-// want are set, those only in had (set by Terraform before) are removed, and labels
-// and taints others set are left alone. The kubelet applies node-label and
-// node-taint only when it registers the node, so changes go through the API.
 // applyNodeMeta gives the Node the labels and taints of the configuration. hadLabels and
 // hadTaints are what the last apply set (null on create): only those are removed, so
-// labels and taints others set stay.
+// labels and taints others set stay. The kubelet applies node-label and node-taint only
+// when it registers the node, so changes go through the API.
 func applyNodeMeta(ctx context.Context, cs *kubernetes.Clientset, name string, hadLabels types.Map, hadTaints types.List,
 	wantLabels types.Map, wantTaints []string) error {
 	had, _ := stringMap(ctx, hadLabels)
