@@ -785,6 +785,7 @@ spec:
 		recovered := load.RecoveredAfter(stopped)
 		t.Logf("figure: node loss: service at >= 99%% over every later 30 s window %.1f s after the agent stopped; pods Running elsewhere after %.1f s (%d requests)",
 			recovered.Seconds(), movedAfter.Seconds(), load.Count())
+		t.Logf("failed requests, seconds after the stop: %s", load.Failures(stopped))
 		if recovered < 0 || recovered > 60*time.Second {
 			t.Fatalf("the service did not recover within 60 s of the node loss (recovered: %v)", recovered)
 		}

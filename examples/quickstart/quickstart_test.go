@@ -183,6 +183,7 @@ func TestE2EQuickstart(t *testing.T) {
 		recovered := load.RecoveredAfter(stopped)
 		t.Logf("figure: agent host lost: service at >= 99%% over every later 30 s window %.1f s after; pods Running elsewhere after %.1f s (%d requests)",
 			recovered.Seconds(), movedAfter.Seconds(), load.Count())
+		t.Logf("failed requests, seconds after the loss: %s", load.Failures(stopped))
 		if recovered < 0 || recovered > 60*time.Second {
 			t.Errorf("the service did not recover within 60 s of the host loss (recovered: %v)", recovered)
 		}

@@ -4,9 +4,15 @@
 package steady
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -19,24 +25,38 @@ type Load struct {
 }
 
 type result struct {
-	at time.Time
-	ok bool
+	at   time.Time
+	ok   bool
+	fail string // why a request failed: "timeout", "refused", "status 503", ...
 }
 
-// Start sends a GET to url every interval, at most max times, each with a 1 s timeout.
+// Start sends a GET to url every interval, at most max times, each with a 2 s timeout.
+// The timeout is about the service answering, not answering fast: on a loaded 2-core CI
+// machine a healthy answer sometimes took over a second.
 func Start(url string, interval time.Duration, max int) *Load {
 	l := &Load{done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
-		client := &http.Client{Timeout: time.Second}
+		client := &http.Client{Timeout: 2 * time.Second}
 		for i := 0; i < max && !l.stop.Load(); i++ {
 			resp, err := client.Get(url)
-			ok := err == nil && resp.StatusCode == http.StatusOK
+			r := result{ok: err == nil && resp.StatusCode == http.StatusOK}
+			switch {
+			case err != nil && errors.Is(err, syscall.ECONNREFUSED):
+				r.fail = "refused"
+			case err != nil && os.IsTimeout(err):
+				r.fail = "timeout"
+			case err != nil:
+				r.fail = "error"
+			case !r.ok:
+				r.fail = "status " + strconv.Itoa(resp.StatusCode)
+			}
 			if err == nil {
 				resp.Body.Close()
 			}
+			r.at = time.Now()
 			l.mu.Lock()
-			l.results = append(l.results, result{time.Now(), ok})
+			l.results = append(l.results, r)
 			l.mu.Unlock()
 			time.Sleep(interval)
 		}
@@ -55,6 +75,20 @@ func (l *Load) Count() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.results)
+}
+
+// Failures lists the failed requests after since, as "12.3s timeout", for the log: when
+// a recovery takes long, it shows which failures kept the windows below 99%.
+func (l *Load) Failures(since time.Time) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, r := range l.results {
+		if !r.ok && !r.at.Before(since) {
+			out = append(out, fmt.Sprintf("%.1fs %s", r.at.Sub(since).Seconds(), r.fail))
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // RecoveredAfter is how long after since the service answered again: the earliest
