@@ -188,7 +188,7 @@ func rootShell(t *testing.T, ctx context.Context, inv testhosts.Inventory, key [
 }
 
 // snapshotScript lists what an install could leave on a host: files and folders
-// where Slipway writes, the unit's state, network links, firewall chains. Left out:
+// where Slipway writes, the unit's state, network links, routes, firewall chains. Left out:
 // what logging in and sudo themselves write (sudo's timestamps and lecture marks,
 // and Debian's ~/.sudo_as_admin_successful, which any use of sudo creates).
 const snapshotScript = `find /etc /opt /usr/local /var/lib /run /root /home \
@@ -198,6 +198,7 @@ const snapshotScript = `find /etc /opt /usr/local /var/lib /run /root /home \
 	-o -printf '%y %m %u %p\n' | sort
 systemctl list-unit-files --no-legend slipway.service || true
 ip -o link | awk '{ print $2 }'
+ip route show; ip -6 route show
 iptables-save 2>/dev/null | grep -c -E '^[:-]' || true`
 
 func logTook(t *testing.T, what string, start time.Time) float64 {

@@ -733,6 +733,9 @@ awk -v data="$data/" -v dirs="$dirs" 'BEGIN { n = split(dirs, d, " ") }
 for l in slipway0 cni0 flannel.1 flannel-v6.1 kube-ipvs0; do
 	if [ -e "/sys/class/net/$l" ]; then ip link delete "$l" 2>/dev/null || true; fi
 done
+# The routes to other nodes' pods and the cluster range's unreachable route carry
+# the node's own rtnetlink protocol number (83; orchestrator/node/routes.go).
+for f in -4 -6; do ip "$f" route flush proto 83 2>/dev/null || true; done
 for t in iptables ip6tables; do
 	if command -v "$t-save" >/dev/null 2>&1 && "$t-save" 2>/dev/null | grep -qE 'KUBE-|CNI-|FLANNEL'; then
 		"$t-save" | grep -vE 'KUBE-|CNI-|FLANNEL' | "$t-restore"

@@ -297,6 +297,26 @@ func TestE2ECluster(t *testing.T) {
 		}
 	})
 
+	t.Run("PodRangeRoutes", func(t *testing.T) {
+		// Every node routes each other node's pod range through that node, and refuses
+		// the rest of the cluster range (10.42.0.0/16 by default) instead of sending it
+		// out by its default route.
+		for _, h := range c.inv.Hosts {
+			routes := onHost(t, h, "ip route show proto 83") + "\n"
+			want := []string{"unreachable 10.42.0.0/16"}
+			for _, o := range c.inv.Hosts {
+				if o.Name != h.Name {
+					want = append(want, " via "+o.Address+" ")
+				}
+			}
+			for _, w := range want {
+				if !strings.Contains(routes, w) {
+					t.Errorf("%s: no route %q among its own:\n%s", h.Name, w, routes)
+				}
+			}
+		}
+	})
+
 	t.Run("LoadBalancer", func(t *testing.T) {
 		c.apply(`apiVersion: v1
 kind: Service
