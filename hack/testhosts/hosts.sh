@@ -81,6 +81,37 @@ ensure_network() {
 		docker network inspect "$network" >/dev/null
 }
 
+# network_bridge prints the host-side bridge of network $1.
+network_bridge() {
+	local id name
+	id="$(docker network inspect -f '{{.Id}}' "$1")" || return 1
+	name="$(docker network inspect -f '{{index .Options "com.docker.network.bridge.name"}}' "$1")"
+	echo "${name:-br-${id:0:12}}"
+}
+
+# fence_network keeps what the hosts send on this machine: the firewall does not
+# forward it beyond their bridge. Nodes need nothing from outside (the bundle is
+# offline), and test traffic must stay with our own hosts, also when a node routes
+# a packet by its default route (a pod range with no route yet, for instance).
+fence_network() {
+	local br
+	br="$(network_bridge "$network")" || die "cannot find the bridge of $network"
+	if ! iptables -nL DOCKER-USER >/dev/null 2>&1; then
+		log "warning: no DOCKER-USER chain: traffic from $network is not fenced in"
+		return 0
+	fi
+	iptables -C DOCKER-USER -i "$br" ! -o "$br" -j REJECT 2>/dev/null ||
+		iptables -I DOCKER-USER -i "$br" ! -o "$br" -j REJECT ||
+		die "cannot fence in $network (iptables -I DOCKER-USER)"
+}
+
+# unfence_network removes the rule fence_network added for network $1.
+unfence_network() {
+	local br
+	br="$(network_bridge "$1")" || return 0
+	while iptables -D DOCKER-USER -i "$br" ! -o "$br" -j REJECT 2>/dev/null; do :; done
+}
+
 ensure_key() {
 	key="$(cd "$state_dir" && pwd)/id_ed25519"
 	if [ ! -f "$key" ]; then
@@ -248,6 +279,7 @@ cmd_up() {
 	ensure_docker
 	image="$(ensure_image)"
 	ensure_network
+	fence_network
 	ensure_key
 	tmp="$(mktemp -d)"
 	trap 'rm -rf "$tmp"' EXIT
@@ -287,6 +319,7 @@ cmd_down() {
 		docker network inspect "$net" >/dev/null 2>&1 || continue
 		if [ -z "$(docker ps -aq --filter "network=$net")" ]; then
 			log "removing network $net"
+			unfence_network "$net"
 			docker network rm "$net" >/dev/null
 		fi
 	done
